@@ -1,0 +1,39 @@
+# The two commands a new user needs: `make run` and `make test`. Everything else is set up on demand.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CONFIG ?= config/config.yaml
+CORES ?= all
+# A local copy of the datasets, when one sits beside the checkout (as on our build machines);
+# anywhere else this is empty and prepare_data downloads from the official URLs.
+KX_DATA_DIR ?= $(wildcard $(abspath ../shared/data))
+export KX_DATA_DIR
+
+.PHONY: run test lint dry-run clean
+
+run: $(VENV)/.installed
+	$(BIN)/snakemake --configfile $(CONFIG) --cores $(CORES)
+
+test: $(VENV)/.installed
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check kx_tasks tests benchmarks
+	$(BIN)/ruff format --check kx_tasks tests benchmarks
+	$(BIN)/snakemake --lint --configfile $(CONFIG)
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+
+dry-run: $(VENV)/.installed
+	$(BIN)/snakemake -n --configfile $(CONFIG)
+
+clean:
+	rm -rf results/data results/runs results/report results/logs results/benchmarks .snakemake
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstalls only when the package definition changes (the stamp is newer otherwise).
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@

@@ -1,0 +1,166 @@
+"""Claims as data, and how each is judged from the metrics of several seeds.
+
+A claim reads one metric (and, for comparisons, a baseline metric) from every seed of a (task, variant) and
+returns a verdict: reproduced, not reproduced, or inconclusive, always with the reason. Thresholds are judged on
+a 95% Student-t interval of the mean over seeds, comparisons on a paired t-test, so a single lucky seed cannot
+make a claim hold.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    """mean ± std over n seeds, with the 95% t-interval of the mean (the point value when n = 1)."""
+
+    mean: float
+    std: float
+    n: int
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, values) -> Summary:
+        x = np.asarray(values, dtype=float)
+        n = len(x)
+        mean = float(x.mean())
+        std = float(x.std(ddof=1)) if n > 1 else 0.0
+        half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * std / math.sqrt(n)) if n > 1 and std > 0 else 0.0
+        return cls(mean, std, n, mean - half, mean + half)
+
+    def text(self) -> str:
+        return f"{self.mean:.4g} ± {self.std:.2g} (n={self.n})"
+
+
+def _interval_note(s: Summary) -> str:
+    return "1 seed, no interval" if s.n == 1 else f"95% CI [{s.low:.4g}, {s.high:.4g}]"
+
+
+@dataclass(frozen=True)
+class AtLeast:
+    """mean ≥ value (95% interval), or with every_seed=True a worst-case claim: each seed ≥ value."""
+
+    value: float
+    every_seed: bool = False
+
+    def describe(self) -> str:
+        return f"≥ {self.value:g}" + (" in every seed" if self.every_seed else "")
+
+    def judge(self, values, baseline=None) -> Verdict:
+        return _threshold(values, self.value, above=True, every_seed=self.every_seed)
+
+
+@dataclass(frozen=True)
+class AtMost:
+    """mean ≤ value (95% interval), or with every_seed=True a worst-case claim: each seed ≤ value."""
+
+    value: float
+    every_seed: bool = False
+
+    def describe(self) -> str:
+        return f"≤ {self.value:g}" + (" in every seed" if self.every_seed else "")
+
+    def judge(self, values, baseline=None) -> Verdict:
+        return _threshold(values, self.value, above=False, every_seed=self.every_seed)
+
+
+def _threshold(values, value: float, above: bool, every_seed: bool) -> Verdict:
+    s = Summary.of(values)
+    if math.isnan(s.mean):
+        return Verdict(INCONCLUSIVE, "the metric is NaN")
+    sign = "≥" if above else "≤"
+    if every_seed:
+        x = np.asarray(values, dtype=float)
+        ok = x >= value if above else x <= value
+        worst = x.min() if above else x.max()
+        if ok.all():
+            return Verdict(REPRODUCED, f"all {len(x)} seeds {sign} {value:g} (worst {worst:.4g})")
+        return Verdict(
+            NOT_REPRODUCED, f"{int((~ok).sum())} of {len(x)} seeds miss {sign} {value:g} (worst {worst:.4g})"
+        )
+    good = s.low >= value if above else s.high <= value
+    bad = s.high < value if above else s.low > value
+    note = _interval_note(s)
+    if good:
+        return Verdict(REPRODUCED, f"{note} {sign} {value:g}")
+    if bad:
+        return Verdict(NOT_REPRODUCED, f"{note} misses {sign} {value:g}")
+    return Verdict(INCONCLUSIVE, f"{note} contains {value:g}")
+
+
+@dataclass(frozen=True)
+class Within:
+    target: float
+    tolerance: float
+
+    def describe(self) -> str:
+        return f"= {self.target:g} ± {self.tolerance:g}"
+
+    def judge(self, values, baseline=None) -> Verdict:
+        s = Summary.of(values)
+        lo, hi = self.target - self.tolerance, self.target + self.tolerance
+        note = _interval_note(s)
+        if math.isnan(s.mean):
+            return Verdict(INCONCLUSIVE, "the metric is NaN")
+        if lo <= s.low and s.high <= hi:
+            return Verdict(REPRODUCED, f"{note} inside [{lo:g}, {hi:g}]")
+        if s.high < lo or s.low > hi:
+            return Verdict(NOT_REPRODUCED, f"{note} outside [{lo:g}, {hi:g}]")
+        return Verdict(INCONCLUSIVE, f"{note} overlaps the edge of [{lo:g}, {hi:g}]")
+
+
+@dataclass(frozen=True)
+class Beats:
+    """The metric is better than `baseline` (another metric of the same runs), paired over seeds."""
+
+    baseline: str
+    higher_is_better: bool = True
+    alpha: float = 0.05
+
+    def describe(self) -> str:
+        return f"{'>' if self.higher_is_better else '<'} {self.baseline} (paired t-test, α={self.alpha:g})"
+
+    def judge(self, values, baseline=None) -> Verdict:
+        if baseline is None:
+            return Verdict(INCONCLUSIVE, f"baseline metric '{self.baseline}' is missing")
+        x, y = np.asarray(values, float), np.asarray(baseline, float)
+        diff = (x - y) if self.higher_is_better else (y - x)
+        mean = float(diff.mean())
+        if len(diff) < 2:
+            return Verdict(INCONCLUSIVE, f"1 seed (difference {mean:+.4g}); a paired test needs ≥ 2")
+        if np.ptp(diff) <= 1e-12 * max(1.0, abs(mean)):  # no variance: the sign is the answer
+            p = 0.0 if diff[0] != 0 else 1.0
+        else:
+            p = float(stats.ttest_rel(x, y).pvalue)
+        note = f"mean difference {mean:+.4g} in the claimed direction, p={p:.3g}, n={len(diff)}"
+        if p < self.alpha:
+            return Verdict(REPRODUCED if mean > 0 else NOT_REPRODUCED, note)
+        return Verdict(INCONCLUSIVE, note + f" (not significant at α={self.alpha:g})")
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str  # unique within the task, e.g. "det.square"
+    statement: str  # what the post (or kx) says, in one sentence
+    metric: str  # the metrics.json key it reads
+    judge: AtLeast | AtMost | Within | Beats
+    source: str = "post"  # "post": the blog's claim; "kx": a check kx adds
+    variants: tuple[str, ...] | None = None  # None: judged on every variant that ran
+
+    def rule(self) -> str:
+        return f"{self.metric} {self.judge.describe()}"

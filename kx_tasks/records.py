@@ -1,0 +1,65 @@
+"""Run records: what ran, with which code, on what, for how long (run.json beside every output)."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import torch
+
+PACKAGES = ("kx", "torch", "numpy", "scipy", "pandas", "matplotlib", "mpmath", "snakemake")
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def git_commit(where: Path | None = None) -> str | None:
+    """The commit of the checkout the code runs from, with '-dirty' when it has changes; None outside git."""
+    where = where or Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=where,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("-dirty" if dirty else "")
+
+
+def device_info(device: torch.device) -> dict:
+    info = {"device": str(device), "platform": platform.platform(), "cpu": platform.processor() or "unknown"}
+    if device.type == "cuda":
+        info["gpu_name"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def run_record(run, stage: str, device: torch.device, wall_time_s: float) -> dict:
+    return {
+        "task": run.task,
+        "variant": run.variant,
+        "seed": run.seed,
+        "stage": stage,
+        "config_hash": run.config_hash(),
+        "git_commit": git_commit(),
+        "versions": package_versions(),
+        "threads": run.threads,
+        "wall_time_s": round(wall_time_s, 3),
+        "argv": sys.argv,
+        **device_info(device),
+    }

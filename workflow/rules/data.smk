@@ -1,0 +1,16 @@
+rule prepare_data:
+    output:
+        "results/data/{dataset}.npz",
+    log:
+        "results/logs/prepare_data/{dataset}.log",
+    benchmark:
+        "results/benchmarks/prepare_data/{dataset}.tsv"
+    params:
+        source=data_source(),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    shell:
+        "{KX} data {wildcards.dataset} --out {output} --source {params.source:q} "
+        "--downloads results/downloads > {log} 2>&1"
