@@ -8,6 +8,8 @@ CORES ?= all
 # anywhere else this is empty and prepare_data downloads from the official URLs.
 KX_DATA_DIR ?= $(wildcard $(abspath ../shared/data))
 export KX_DATA_DIR
+# Rules call the `kx` command of this project's environment.
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: run test lint dry-run clean
 

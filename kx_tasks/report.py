@@ -112,7 +112,8 @@ body{font:14px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;paddin
 h1{margin-bottom:.2em} h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
 table.t{border-collapse:collapse;margin:.6em 0;font-size:13px} .t td,.t th{padding:3px 8px;border-bottom:1px solid #eee;
 text-align:left;vertical-align:top} .t th{background:#f5f5f5}
-.reproduced{color:#176f2c;font-weight:600} .not{color:#b3261e;font-weight:600} .inconclusive{color:#8a6d00;font-weight:600}
+.reproduced{color:#176f2c;font-weight:600} .not{color:#b3261e;font-weight:600}
+.inconclusive{color:#8a6d00;font-weight:600}
 figure{display:inline-block;margin:.5em 1em .5em 0;max-width:520px} figure img{max-width:100%}
 figcaption{font-size:12px;color:#555} .meta{color:#666;font-size:12px}
 """

@@ -1,8 +1,6 @@
 # Functions for the rules: targets expanded from the config, input functions, resources.
 # Everything task-specific comes from the installed kx_tasks plugins, so a new plugin needs no edit here.
 import json
-import shlex
-import sys
 
 from kx_tasks import runner, settings
 from kx_tasks.registry import discover
@@ -13,8 +11,9 @@ settings.check_config(config, TASKS)
 RUNS = settings.runs(config, TASKS)
 
 RUN_DIR = "results/runs/{task}/{variant}/seed{seed}"
-# The kx CLI under the interpreter running Snakemake: no reliance on PATH, same environment on cluster nodes.
-KX = f"{shlex.quote(sys.executable)} -m kx_tasks.cli"
+# The software each step needs is the project environment; kx itself is installed into it with
+# `pip install -e .`, and the workflow runs inside that one environment (not with --sdm conda).
+KX_ENV = "../../environment.yml"
 
 
 wildcard_constraints:
@@ -25,9 +24,7 @@ wildcard_constraints:
 
 
 def run_dirs(stage_dir):
-    return [
-        f"results/runs/{r.task}/{r.variant}/seed{r.seed}/{stage_dir}" for r in RUNS
-    ]
+    return [f"results/runs/{r.task}/{r.variant}/seed{r.seed}/{stage_dir}" for r in RUNS]
 
 
 def task_of(wildcards):
@@ -46,7 +43,10 @@ def train_inputs(wildcards):
 
 
 def evaluate_inputs(wildcards):
-    return {**dataset_inputs(wildcards), "train": f"{RUN_DIR}/train".format(**wildcards)}
+    return {
+        **dataset_inputs(wildcards),
+        "train": f"{RUN_DIR}/train".format(**wildcards),
+    }
 
 
 def input_args(wildcards, input):

@@ -5,12 +5,14 @@ rule prepare_data:
         "results/logs/prepare_data/{dataset}.log",
     benchmark:
         "results/benchmarks/prepare_data/{dataset}.tsv"
-    params:
-        source=data_source(),
+    conda:
+        KX_ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
+    params:
+        source=data_source(),
     shell:
-        "{KX} data {wildcards.dataset} --out {output} --source {params.source:q} "
+        "kx data {wildcards.dataset} --out {output} --source {params.source:q} "
         "--downloads results/downloads > {log} 2>&1"

@@ -11,9 +11,11 @@ rule report:
         claims="results/report/claims.csv",
     log:
         "results/logs/report.log",
+    conda:
+        KX_ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
     shell:
-        "{KX} report --out results/report {input} > {log} 2>&1 && cat {log}"
+        "kx report --out results/report {input} > {log} 2>&1 && cat {log}"

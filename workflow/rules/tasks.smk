@@ -10,16 +10,18 @@ rule augment:
         "results/logs/augment/{task}/{variant}/seed{seed}.log",
     benchmark:
         "results/benchmarks/augment/{task}/{variant}/seed{seed}.tsv"
-    params:
-        task=task_params,
-        inputs=input_args,
-        device=config["device"],
+    conda:
+        KX_ENV
     threads: task_threads
     resources:
         mem_mb=task_mem_mb,
         runtime=task_runtime,
+    params:
+        task=task_params,
+        inputs=input_args,
+        device=config["device"],
     shell:
-        "{KX} stage augment {wildcards.task} --variant {wildcards.variant} --seed {wildcards.seed} "
+        "kx stage augment {wildcards.task} --variant {wildcards.variant} --seed {wildcards.seed} "
         "--params {params.task:q} --device {params.device} --threads {threads} {params.inputs} "
         "--out {output} > {log} 2>&1"
 
@@ -33,17 +35,19 @@ rule train:
         "results/logs/train/{task}/{variant}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train/{task}/{variant}/seed{seed}.tsv"
-    params:
-        task=task_params,
-        inputs=input_args,
-        device=config["device"],
+    conda:
+        KX_ENV
     threads: task_threads
     resources:
         mem_mb=task_mem_mb,
         runtime=task_runtime,
         gpu=task_gpu,
+    params:
+        task=task_params,
+        inputs=input_args,
+        device=config["device"],
     shell:
-        "{KX} stage train {wildcards.task} --variant {wildcards.variant} --seed {wildcards.seed} "
+        "kx stage train {wildcards.task} --variant {wildcards.variant} --seed {wildcards.seed} "
         "--params {params.task:q} --device {params.device} --threads {threads} {params.inputs} "
         "--out {output} > {log} 2>&1"
 
@@ -58,22 +62,29 @@ rule evaluate:
             caption="../report/figure.rst",
             category="{task}",
             subcategory="{variant}",
-            labels={"task": "{task}", "variant": "{variant}", "seed": "{seed}", "figure": "{name}"},
+            labels={
+                "task": "{task}",
+                "variant": "{variant}",
+                "seed": "{seed}",
+                "figure": "{name}",
+            },
         ),
     log:
         "results/logs/evaluate/{task}/{variant}/seed{seed}.log",
     benchmark:
         "results/benchmarks/evaluate/{task}/{variant}/seed{seed}.tsv"
-    params:
-        task=task_params,
-        inputs=input_args,
-        device=config["device"],
+    conda:
+        KX_ENV
     threads: task_threads
     resources:
         mem_mb=task_mem_mb,
         runtime=task_runtime,
         gpu=task_gpu,
+    params:
+        task=task_params,
+        inputs=input_args,
+        device=config["device"],
     shell:
-        "{KX} stage evaluate {wildcards.task} --variant {wildcards.variant} --seed {wildcards.seed} "
+        "kx stage evaluate {wildcards.task} --variant {wildcards.variant} --seed {wildcards.seed} "
         "--params {params.task:q} --device {params.device} --threads {threads} {params.inputs} "
         "--out {output} > {log} 2>&1"
