@@ -7,11 +7,11 @@ import dataclasses
 import json
 
 import pytest
+from conftest import REPO
 
 from kx_tasks import runner, settings
 from kx_tasks.io import read_yaml
 from kx_tasks.registry import discover
-from conftest import REPO
 
 TASKS = discover()
 SMOKE = read_yaml(REPO / "config" / "smoke.yaml")

@@ -1,8 +1,8 @@
 """pyproject.toml and environment.yml list the same packages with the same version constraints."""
 
 import re
-import tomllib
 
+import tomllib
 import yaml
 from conftest import REPO
 

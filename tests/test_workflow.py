@@ -165,7 +165,9 @@ def build_wheel(dest: Path) -> Path:
     files = {
         "kx_toy/__init__.py": TOY,
         "kx_toy-0.1.dist-info/METADATA": "Metadata-Version: 2.1\nName: kx-toy\nVersion: 0.1\n",
-        "kx_toy-0.1.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: kx-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        "kx_toy-0.1.dist-info/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: kx-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
         "kx_toy-0.1.dist-info/entry_points.txt": "[kx_tasks.tasks]\ntoy = kx_toy:TASK\n",
     }
     record = []
