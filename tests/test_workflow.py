@@ -29,20 +29,22 @@ def copy_workflow(dest: Path) -> Path:
     return dest
 
 
-def env(extra_pythonpath: Path | None = None) -> dict:
+def env(extra_pythonpath: Path | None = None, data_dir: Path | None = None) -> dict:
     e = dict(os.environ)
     e["PATH"] = f"{BIN}{os.pathsep}{e.get('PATH', '')}"  # the rules call this environment's `kx`
     e.pop("KX_DATA_DIR", None)
+    if data_dir:
+        e["KX_DATA_DIR"] = str(data_dir)
     if extra_pythonpath:
         e["PYTHONPATH"] = str(extra_pythonpath)
     return e
 
 
-def snakemake(workdir: Path, *args: str, pythonpath: Path | None = None, timeout: int = 600):
+def snakemake(workdir: Path, *args: str, pythonpath: Path | None = None, data_dir: Path | None = None, timeout=600):
     return subprocess.run(
         [sys.executable, "-m", "snakemake", *args],
         cwd=workdir,
-        env=env(pythonpath),
+        env=env(pythonpath, data_dir),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -90,10 +92,10 @@ def test_bad_config_fails_before_any_job(workdir, bad, named):
 def test_smoke_pipeline_report_and_noop_rerun(workdir):
     configs = ["config/smoke.yaml"]
     data_dir = shared_data_dir()
-    if data_dir is not None:  # exercise prepare_data on the real files too
-        (workdir / "data.yaml").write_text(yaml.safe_dump({"datasets": ["mnist"], "data_dir": str(data_dir)}))
+    if data_dir is not None:  # exercise prepare_data on the real files too, found through $KX_DATA_DIR
+        (workdir / "data.yaml").write_text(yaml.safe_dump({"datasets": ["mnist"]}))
         configs.append("data.yaml")
-    r = snakemake(workdir, "--cores", "2", "--configfile", *configs)
+    r = snakemake(workdir, "--cores", "2", "--configfile", *configs, data_dir=data_dir)
     assert r.returncode == 0, r.stderr[-3000:]
     results = workdir / "results"
     html = (results / "report" / "index.html").read_text()
@@ -116,7 +118,7 @@ def test_smoke_pipeline_report_and_noop_rerun(workdir):
     assert list((results / "benchmarks" / "train" / "det").rglob("*.tsv"))
     if data_dir is not None:
         assert (results / "data" / "mnist.npz").is_file()
-    again = snakemake(workdir, "--cores", "2", "--configfile", *configs)
+    again = snakemake(workdir, "--cores", "2", "--configfile", *configs, data_dir=data_dir)
     assert again.returncode == 0
     assert "Nothing to be done" in again.stdout + again.stderr
 

@@ -14,5 +14,5 @@ rule prepare_data:
     params:
         source=data_source(),
     shell:
-        "kx data {wildcards.dataset} --out {output} --source {params.source:q} "
+        "kx data {wildcards.dataset} --out {output} --source={params.source:q} "
         "--downloads results/downloads > {log} 2>&1"
