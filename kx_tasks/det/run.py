@@ -56,6 +56,9 @@ def evaluate(run: Run, inputs: dict[str, Path], out_dir: Path) -> dict[str, floa
         rows = checks[checks.check == check]
         if len(rows):
             metrics[f"{check}_ratio_max"] = float(rows["ratio"].max())
+    # The accuracy table of this run: median relative error by κ (rows) and method (columns), all shapes.
+    table = errors.pivot_table(index="log10_cond", columns="method", values="relerr", aggfunc="median")
+    table.to_csv(out_dir / "accuracy.csv", float_format="%.3e")
     plot_errors(errors, run, out_dir / "relative_error.png")
     return metrics
 

@@ -11,6 +11,8 @@ rule report:
         claims="results/report/claims.csv",
     log:
         "results/logs/report.log",
+    benchmark:
+        "results/benchmarks/report.tsv"
     conda:
         KX_ENV
     threads: 1

@@ -16,6 +16,7 @@ rule augment:
     resources:
         mem_mb=task_mem_mb,
         runtime=task_runtime,
+        gpu=task_gpu,
     params:
         task=task_params,
         inputs=input_args,
