@@ -37,5 +37,5 @@ $(BIN)/python:
 # Reinstalls only when the package definition changes (the stamp is newer otherwise).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,slurm]'
 	touch $@

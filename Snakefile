@@ -23,4 +23,6 @@ rule all:
     default_target: True
     input:
         "results/report/index.html",
+        # Every run is a target too, so deleting one run's outputs regenerates it (and then the report).
+        run_dirs("eval"),
         expand("results/data/{dataset}.npz", dataset=config["datasets"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import sys
@@ -49,7 +50,7 @@ def device_info(device: torch.device) -> dict:
     return info
 
 
-def run_record(run, stage: str, device: torch.device, wall_time_s: float) -> dict:
+def run_record(run, stage: str, device: torch.device, wall_time_s: float, gpu_ids: list[str]) -> dict:
     return {
         "task": run.task,
         "variant": run.variant,
@@ -59,6 +60,10 @@ def run_record(run, stage: str, device: torch.device, wall_time_s: float) -> dic
         "git_commit": git_commit(),
         "versions": package_versions(),
         "threads": run.threads,
+        "gpu_ids": gpu_ids,
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        "hostname": platform.node(),
         "wall_time_s": round(wall_time_s, 3),
         "argv": sys.argv,
         **device_info(device),

@@ -17,7 +17,8 @@ def split(requirement: str) -> tuple[str, str]:
 
 def test_environment_yml_matches_pyproject():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    pip = dict(split(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"])
+    extras = project["optional-dependencies"]
+    pip = dict(split(r) for r in project["dependencies"] + extras["dev"] + extras["slurm"])
     conda = dict(split(r) for r in yaml.safe_load((REPO / "environment.yml").read_text())["dependencies"])
     conda.pop("python")
     expected = {CONDA_NAMES.get(name, name): spec for name, spec in pip.items()}

@@ -4,51 +4,14 @@ rerun, and a separately installed plugin joining `kx list` and the DAG."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import os
-import shutil
 import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, shared_data_dir
-
-BIN = Path(sys.executable).parent
-
-
-def copy_workflow(dest: Path) -> Path:
-    for name in ("Snakefile", "environment.yml"):
-        shutil.copy(REPO / name, dest / name)
-    shutil.copytree(REPO / "workflow", dest / "workflow")
-    shutil.copytree(REPO / "config", dest / "config")
-    return dest
-
-
-def env(extra_pythonpath: Path | None = None, data_dir: Path | None = None) -> dict:
-    e = dict(os.environ)
-    e["PATH"] = f"{BIN}{os.pathsep}{e.get('PATH', '')}"  # the rules call this environment's `kx`
-    e.pop("KX_DATA_DIR", None)
-    if data_dir:
-        e["KX_DATA_DIR"] = str(data_dir)
-    if extra_pythonpath:
-        e["PYTHONPATH"] = str(extra_pythonpath)
-    return e
-
-
-def snakemake(workdir: Path, *args: str, pythonpath: Path | None = None, data_dir: Path | None = None, timeout=600):
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", *args],
-        cwd=workdir,
-        env=env(pythonpath, data_dir),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+from conftest import shared_data_dir
+from helpers import BIN, copy_workflow, env, install_toy_plugin, snakemake
 
 
 @pytest.fixture
@@ -123,74 +86,9 @@ def test_smoke_pipeline_report_and_noop_rerun(workdir):
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
-TOY = '''
-"""A throwaway kx plugin, installed from a wheel by the tests."""
-from dataclasses import dataclass
-
-from kx_tasks.claims import AtLeast, Claim
-from kx_tasks.registry import TaskSpec
-
-
-@dataclass(frozen=True)
-class ToyConfig:
-    scale: float = 2.0
-
-
-def augment(run, inputs, out_dir):
-    (out_dir / "x.txt").write_text(str(run.seed * run.params.scale))
-
-
-def train(run, inputs, out_dir):
-    (out_dir / "v.txt").write_text(str(float((inputs["augment"] / "x.txt").read_text()) + 1))
-
-
-def evaluate(run, inputs, out_dir):
-    return {"value": float((inputs["train"] / "v.txt").read_text())}
-
-
-TASK = TaskSpec(
-    name="toy",
-    summary="a throwaway plugin from another distribution",
-    post_url="https://example.org/toy",
-    variants=("plain",),
-    config=ToyConfig,
-    augment=augment,
-    train=train,
-    evaluate=evaluate,
-    claims=(Claim("toy.value", "the value is at least 1", "value", AtLeast(1.0, every_seed=True)),),
-)
-'''
-
-
-def build_wheel(dest: Path) -> Path:
-    """A real wheel (dist-info with entry_points.txt and a RECORD), written by hand: no build backend needed."""
-    files = {
-        "kx_toy/__init__.py": TOY,
-        "kx_toy-0.1.dist-info/METADATA": "Metadata-Version: 2.1\nName: kx-toy\nVersion: 0.1\n",
-        "kx_toy-0.1.dist-info/WHEEL": (
-            "Wheel-Version: 1.0\nGenerator: kx-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-        ),
-        "kx_toy-0.1.dist-info/entry_points.txt": "[kx_tasks.tasks]\ntoy = kx_toy:TASK\n",
-    }
-    record = []
-    for name, text in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-        record.append(f"{name},sha256={digest},{len(text.encode())}")
-    record.append("kx_toy-0.1.dist-info/RECORD,,")
-    files["kx_toy-0.1.dist-info/RECORD"] = "\n".join(record) + "\n"
-    wheel = dest / "kx_toy-0.1-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as z:
-        for name, text in files.items():
-            z.writestr(name, text)
-    return wheel
-
-
 @pytest.mark.slow
 def test_separately_installed_plugin_joins_list_and_dag(workdir, tmp_path):
-    target = tmp_path / "site"
-    wheel = build_wheel(tmp_path)
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--target", str(target)]
-    subprocess.run([*pip, str(wheel)], check=True, capture_output=True, timeout=300)
+    target = install_toy_plugin(tmp_path)
     assert (target / "kx_toy-0.1.dist-info" / "entry_points.txt").is_file()
 
     listed = subprocess.run([BIN / "kx", "list"], env=env(target), capture_output=True, text=True, check=True)
@@ -206,3 +104,13 @@ def test_separately_installed_plugin_joins_list_and_dag(workdir, tmp_path):
     claims = pd.read_csv(workdir / "results" / "report" / "claims.csv")
     assert claims.claim.tolist() == ["toy.value"] and claims.verdict.tolist() == ["reproduced"]
     assert "id='toy'" in (workdir / "results" / "report" / "index.html").read_text()
+
+
+def test_slurm_profile_requests_gpus_for_gpu_rules(workdir):
+    r = snakemake(workdir, "--profile", "profiles/slurm", "-n", "--configfile", "config/paper.yaml")
+    assert r.returncode == 0, r.stderr
+    blocks = r.stdout.split("\n\n")
+    gpu_rules = {b.split("rule ")[1].split(":")[0] for b in blocks if "rule " in b and "gpu=1" in b}
+    assert gpu_rules == {"train", "evaluate"}
+    cpu_only = [b for b in blocks if "rule prepare_data:" in b or "rule report:" in b]
+    assert cpu_only and all("gpu=1" not in b for b in cpu_only)

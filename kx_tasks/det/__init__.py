@@ -68,7 +68,8 @@ TASK = TaskSpec(
     config=DetConfig,
     train=train,
     evaluate=evaluate,
-    resources=Resources(threads=1, mem_mb=1000, runtime=20),
+    # gpu=True: with device cuda the batched QR/SVD/LU run on the GPU (cuSOLVER); the mpmath reference stays on CPU.
+    resources=Resources(threads=1, mem_mb=1000, runtime=20, gpu=True),
     claims=CLAIMS,
     report_tables=report_tables,
 )

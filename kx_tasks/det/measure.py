@@ -70,8 +70,14 @@ def relative_error(value: float, ref: float) -> float:
     return float(min(abs(value - ref) / ref, 1.0))
 
 
-def sweep(cfg: DetConfig, dtype: torch.dtype, gen: torch.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Returns (errors: one row per matrix and method, checks: one row per matrix and worked-case check)."""
+def sweep(
+    cfg: DetConfig, dtype: torch.dtype, gen: torch.Generator, device: torch.device | str = "cpu"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Returns (errors: one row per matrix and method, checks: one row per matrix and worked-case check).
+
+    Matrices are drawn on the CPU (same numbers on every device); the methods run on `device`; the mpmath
+    reference runs on the CPU.
+    """
     mpmath.mp.dps = cfg.digits
     eps = float(torch.finfo(dtype).eps)
     errors, checks = [], []
@@ -80,6 +86,7 @@ def sweep(cfg: DetConfig, dtype: torch.dtype, gen: torch.Generator) -> tuple[pd.
         for c in cfg.log10_conds:
             B64 = random_matrices(n, k, c, cfg.samples, gen)
             B = B64.to(dtype)
+            B_dev = B.to(device)
             exact = B.double()  # the stored numbers, exactly (float32 -> float64 is exact)
             sv = torch.linalg.svdvals(exact)
             kappa = (sv[:, 0] / sv[:, -1]).tolist()
@@ -87,11 +94,11 @@ def sweep(cfg: DetConfig, dtype: torch.dtype, gen: torch.Generator) -> tuple[pd.
             for name, fn in METHODS.items():
                 if name == "cauchy_binet" and not cfg.minors_ok[(n, k)]:
                     continue
-                values[name] = fn(B).double().tolist()
+                values[name] = fn(B_dev).double().cpu().tolist()
             vol = torch.tensor(values["qr"], dtype=torch.float64)
             Q = torch.stack([random_orthonormal(n, n, gen) for _ in range(cfg.samples)])
-            rotated = volume((Q @ B64).to(dtype)).double()  # ‖QB‖-volume in working precision
-            absdet = torch.linalg.det(B).abs().double() if n == k else None
+            rotated = volume((Q @ B64).to(dtype).to(device)).double().cpu()  # volume of QB, working precision
+            absdet = torch.linalg.det(B_dev).abs().double().cpu() if n == k else None
             for i in range(cfg.samples):
                 by_def, kvol = reference(exact[i].numpy())
                 ref = float(by_def)

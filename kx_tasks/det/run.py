@@ -29,7 +29,7 @@ LABELS = {
 
 def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
     gen = torch.Generator().manual_seed(run.seed)
-    errors, checks = sweep(run.params, DTYPES[run.variant], gen)
+    errors, checks = sweep(run.params, DTYPES[run.variant], gen, run.torch_device)
     errors.to_csv(out_dir / "errors.csv", index=False, float_format="%.17g")
     checks.to_csv(out_dir / "checks.csv", index=False, float_format="%.17g")
 

@@ -1,0 +1,155 @@
+"""Helpers for the end-to-end tests: a copy of the workflow in a temp dir, Snakemake in a subprocess, and a
+throwaway task plugin built as a real wheel (dist-info + entry point) and installed with pip --target."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from conftest import REPO
+
+BIN = Path(sys.executable).parent
+
+
+def copy_workflow(dest: Path) -> Path:
+    for name in ("Snakefile", "environment.yml"):
+        shutil.copy(REPO / name, dest / name)
+    for name in ("workflow", "config", "profiles"):
+        shutil.copytree(REPO / name, dest / name)
+    return dest
+
+
+def env(pythonpath: Path | None = None, data_dir: Path | None = None) -> dict:
+    e = dict(os.environ)
+    e["PATH"] = f"{BIN}{os.pathsep}{e.get('PATH', '')}"  # the rules call this environment's `kx`
+    e.pop("KX_DATA_DIR", None)
+    e.pop("CUDA_VISIBLE_DEVICES", None)
+    if data_dir:
+        e["KX_DATA_DIR"] = str(data_dir)
+    if pythonpath:
+        e["PYTHONPATH"] = str(pythonpath)
+    return e
+
+
+def snakemake_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "snakemake", *args]
+
+
+def snakemake(workdir: Path, *args: str, pythonpath: Path | None = None, data_dir: Path | None = None, timeout=600):
+    return subprocess.run(
+        snakemake_cmd(*args),
+        cwd=workdir,
+        env=env(pythonpath, data_dir),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def planned_outputs(dry_run_stdout: str) -> list[str]:
+    """The output paths of the jobs a `snakemake -n` would run."""
+    return [
+        path.strip().rstrip(",")
+        for line in dry_run_stdout.splitlines()
+        if line.strip().startswith("output:")
+        for path in line.split(":", 1)[1].split(", ")
+    ]
+
+
+TOY = '''
+"""A throwaway kx plugin, installed from a wheel by the tests: an augment stage, a checkpointing train stage."""
+import logging
+import os
+import time
+from dataclasses import dataclass
+
+from kx_tasks.checkpoints import load_latest, save
+from kx_tasks.claims import AtLeast, Claim
+from kx_tasks.progress import Progress
+from kx_tasks.registry import TaskSpec
+
+log = logging.getLogger("kx")
+
+
+@dataclass(frozen=True)
+class ToyConfig:
+    scale: float = 2.0  # augment writes seed * scale
+    steps: int = 3  # train adds 1 + 2 + ... + steps, one checkpoint per step
+    step_s: float = 0.0  # seconds per step, so tests can interrupt training
+
+
+def augment(run, inputs, out_dir):
+    (out_dir / "x.txt").write_text(str(run.seed * run.params.scale))
+
+
+def train(run, inputs, out_dir):
+    (inputs["checkpoints"] / "pid").write_text(str(os.getpid()))
+    state = load_latest(inputs["checkpoints"])
+    if state is None:
+        state = {"step": 0, "total": float((inputs["augment"] / "x.txt").read_text())}
+    else:
+        log.info("resuming from step %d", state["step"])
+    total = state["total"]
+    progress = Progress(run.params.steps - state["step"], "toy train", unit="steps", every_s=0)
+    for step in range(state["step"] + 1, run.params.steps + 1):
+        time.sleep(run.params.step_s)
+        total += step
+        save({"total": total}, inputs["checkpoints"], step)
+        progress.update(1)
+    (out_dir / "v.txt").write_text(str(total))
+
+
+def evaluate(run, inputs, out_dir):
+    return {"value": float((inputs["train"] / "v.txt").read_text())}
+
+
+TASK = TaskSpec(
+    name="toy",
+    summary="a throwaway plugin from another distribution",
+    post_url="https://example.org/toy",
+    variants=("plain",),
+    config=ToyConfig,
+    augment=augment,
+    train=train,
+    evaluate=evaluate,
+    claims=(Claim("toy.value", "the value is at least 1", "value", AtLeast(1.0, every_seed=True)),),
+)
+'''
+
+
+def build_wheel(dest: Path) -> Path:
+    """A real wheel (dist-info with entry_points.txt and a RECORD), written by hand: no build backend needed."""
+    files = {
+        "kx_toy/__init__.py": TOY,
+        "kx_toy-0.1.dist-info/METADATA": "Metadata-Version: 2.1\nName: kx-toy\nVersion: 0.1\n",
+        "kx_toy-0.1.dist-info/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: kx-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+        "kx_toy-0.1.dist-info/entry_points.txt": "[kx_tasks.tasks]\ntoy = kx_toy:TASK\n",
+    }
+    record = []
+    for name, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{name},sha256={digest},{len(text.encode())}")
+    record.append("kx_toy-0.1.dist-info/RECORD,,")
+    files["kx_toy-0.1.dist-info/RECORD"] = "\n".join(record) + "\n"
+    wheel = dest / "kx_toy-0.1-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+    return wheel
+
+
+def install_toy_plugin(tmp_path: Path) -> Path:
+    """pip-install the toy wheel into a private target directory; returns it (for PYTHONPATH)."""
+    target = tmp_path / "site"
+    wheel = build_wheel(tmp_path)
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--target", str(target)]
+    subprocess.run([*pip, str(wheel)], check=True, capture_output=True, timeout=300)
+    return target

@@ -1,0 +1,136 @@
+"""Safe regeneration, as a user meets it: a config change reruns only the changed task, deleting one run's
+outputs regenerates only that run, a training job killed mid-way leaves nothing that looks complete and the
+rerun resumes from its last checkpoint, and a second Snakemake on the same results directory refuses to start."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import copy_workflow, env, install_toy_plugin, planned_outputs, snakemake, snakemake_cmd
+
+pytestmark = pytest.mark.slow
+
+BASE = {
+    "seeds": [0],
+    "datasets": [],
+    "tasks": {
+        "det": {"variants": ["float64"], "params": {"shapes": [[3, 1], [4, 4]], "log10_conds": [0, 6], "samples": 2}},
+        "toy": {"params": {"steps": 3}},
+    },
+}
+TOY_RUN = Path("results/runs/toy/plain/seed0")
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A workflow copy with the toy plugin installed and everything built once."""
+    (tmp_path / "work").mkdir()
+    work = copy_workflow(tmp_path / "work")
+    site = install_toy_plugin(tmp_path)
+    write_config(work, BASE)
+    r = snakemake(work, "--cores", "2", "--configfile", "run.yaml", pythonpath=site)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return work, site
+
+
+def write_config(work: Path, config: dict) -> None:
+    (work / "run.yaml").write_text(yaml.safe_dump(config))
+
+
+def dry_run(work: Path, site: Path) -> list[str]:
+    r = snakemake(work, "-n", "--cores", "2", "--configfile", "run.yaml", pythonpath=site)
+    assert r.returncode == 0, r.stderr
+    return planned_outputs(r.stdout)
+
+
+def test_param_change_reruns_only_that_task_and_the_report(project):
+    work, site = project
+    changed = json.loads(json.dumps(BASE))
+    changed["tasks"]["toy"]["params"]["steps"] = 4
+    write_config(work, changed)
+    planned = dry_run(work, site)
+    assert any("runs/toy/plain/seed0/train" in p for p in planned)
+    assert any("report/index.html" in p for p in planned)
+    assert not [p for p in planned if "runs/det/" in p], planned
+
+
+def test_deleting_one_run_regenerates_just_that_run(project):
+    work, site = project
+    import shutil
+
+    shutil.rmtree(work / "results/runs/det/float64/seed0/eval")
+    planned = dry_run(work, site)
+    runs = sorted({p for p in planned if "/runs/" in p})
+    assert runs == ["results/runs/det/float64/seed0/eval"]
+    r = snakemake(work, "--cores", "2", "--configfile", "run.yaml", pythonpath=site)
+    assert r.returncode == 0 and (work / "results/runs/det/float64/seed0/eval/metrics.json").is_file()
+
+
+def test_killed_training_leaves_nothing_complete_and_resumes(project):
+    work, site = project
+    expected = json.loads((work / TOY_RUN / "eval/metrics.json").read_text())["value"]  # 0 + 1 + 2 + 3
+    slow = json.loads(json.dumps(BASE))
+    slow["tasks"]["toy"]["params"] = {"steps": 30, "step_s": 0.2}
+    write_config(work, slow)
+    checkpoints = work / TOY_RUN / ".train.checkpoints"
+    job = subprocess.Popen(
+        snakemake_cmd("--cores", "2", "--configfile", "run.yaml"),
+        cwd=work,
+        env=env(site),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while len(list(checkpoints.glob("step*.pt"))) < 2 or not (checkpoints / "step000000004.pt").exists():
+        assert time.monotonic() < deadline and job.poll() is None, "training never got going"
+        time.sleep(0.1)
+    os.kill(int((checkpoints / "pid").read_text()), signal.SIGKILL)  # an OOM kill or a preemption
+    out, _ = job.communicate(timeout=120)
+    assert job.returncode != 0 and "Error in rule train" in out
+    assert not (work / TOY_RUN / "train").exists(), "a killed stage must not leave its output directory"
+    # (eval still holds the previous config's run; Snakemake reruns it after train, as the dry run shows)
+    assert "results/runs/toy/plain/seed0/eval" in dry_run(work, site)
+    assert sorted(checkpoints.glob("step*.pt")), "the checkpoints of the killed attempt are kept for the rerun"
+
+    r = snakemake(work, "--cores", "2", "--configfile", "run.yaml", pythonpath=site)
+    assert r.returncode == 0, r.stderr[-3000:]
+    log = (work / "results/logs/train/toy/plain/seed0.log").read_text()
+    resumed = int(log.split("resuming from step ")[1].split()[0])
+    assert resumed >= 4
+    assert json.loads((work / TOY_RUN / "eval/metrics.json").read_text())["value"] == sum(range(31))
+    assert expected == sum(range(4))
+    assert not checkpoints.exists(), "checkpoints are removed once the stage has finished"
+    assert not list((work / TOY_RUN).glob(".train.*.part")), "the killed attempt's temporary directory is gone"
+
+
+def test_second_pipeline_on_the_same_results_refuses(project):
+    work, site = project
+    slow = json.loads(json.dumps(BASE))
+    slow["tasks"]["toy"]["params"] = {"steps": 40, "step_s": 0.1}
+    write_config(work, slow)
+    first = subprocess.Popen(
+        snakemake_cmd("--cores", "1", "--configfile", "run.yaml"),
+        cwd=work,
+        env=env(site),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not list((work / ".snakemake/locks").glob("*")):
+        assert time.monotonic() < deadline and first.poll() is None
+        time.sleep(0.1)
+    second = snakemake(work, "--cores", "1", "--configfile", "run.yaml", pythonpath=site)
+    assert second.returncode != 0
+    assert "cannot be locked" in second.stdout + second.stderr
+    out, _ = first.communicate(timeout=300)
+    assert first.returncode == 0, out[-3000:]
+    assert json.loads((work / TOY_RUN / "eval/metrics.json").read_text())["value"] == sum(range(41))
