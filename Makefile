@@ -13,8 +13,9 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: run test lint dry-run clean
 
+# --rerun-incomplete: a run interrupted earlier is simply redone (its checkpoints, if any, are resumed).
 run: $(VENV)/.installed
-	$(BIN)/snakemake --configfile $(CONFIG) --cores $(CORES)
+	$(BIN)/snakemake --configfile $(CONFIG) --cores $(CORES) --rerun-incomplete
 
 test: $(VENV)/.installed
 	$(BIN)/pytest

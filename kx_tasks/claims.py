@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
 CONFIDENCE = 0.95
@@ -36,6 +35,8 @@ class Summary:
 
     @classmethod
     def of(cls, values) -> Summary:
+        from scipy import stats  # deferred: every task imports this module, few processes judge claims
+
         x = np.asarray(values, dtype=float)
         n = len(x)
         mean = float(x.mean())
@@ -146,6 +147,8 @@ class Beats:
         if np.ptp(diff) <= 1e-12 * max(1.0, abs(mean)):  # no variance: the sign is the answer
             p = 0.0 if diff[0] != 0 else 1.0
         else:
+            from scipy import stats
+
             p = float(stats.ttest_rel(x, y).pvalue)
         note = f"mean difference {mean:+.4g} in the claimed direction, p={p:.3g}, n={len(diff)}"
         if p < self.alpha:

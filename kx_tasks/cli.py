@@ -17,7 +17,7 @@ import logging
 import sys
 from pathlib import Path
 
-from kx_tasks import data, report, runner, settings
+from kx_tasks import data, runner, settings
 from kx_tasks.io import read_yaml
 from kx_tasks.registry import TaskError, discover, get_task
 
@@ -100,6 +100,8 @@ def cmd_data(args) -> None:
 
 
 def cmd_report(args) -> None:
+    from kx_tasks import report  # pandas/matplotlib/scipy only for the command that needs them
+
     report.build(discover(), [Path(p) for p in args.eval_dirs], Path(args.out))
 
 

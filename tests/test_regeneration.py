@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -28,9 +29,11 @@ BASE = {
 TOY_RUN = Path("results/runs/toy/plain/seed0")
 
 
-@pytest.fixture
-def project(tmp_path):
-    """A workflow copy with the toy plugin installed and everything built once."""
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A workflow copy with the toy plugin installed and everything built once; the tests below run in order
+    and each starts from the base config fully built (the killed and locked runs change the toy's params)."""
+    tmp_path = tmp_path_factory.mktemp("regeneration")
     (tmp_path / "work").mkdir()
     work = copy_workflow(tmp_path / "work")
     site = install_toy_plugin(tmp_path)
@@ -63,8 +66,7 @@ def test_param_change_reruns_only_that_task_and_the_report(project):
 
 def test_deleting_one_run_regenerates_just_that_run(project):
     work, site = project
-    import shutil
-
+    write_config(work, BASE)
     shutil.rmtree(work / "results/runs/det/float64/seed0/eval")
     planned = dry_run(work, site)
     runs = sorted({p for p in planned if "/runs/" in p})
@@ -75,6 +77,7 @@ def test_deleting_one_run_regenerates_just_that_run(project):
 
 def test_killed_training_leaves_nothing_complete_and_resumes(project):
     work, site = project
+    write_config(work, BASE)
     expected = json.loads((work / TOY_RUN / "eval/metrics.json").read_text())["value"]  # 0 + 1 + 2 + 3
     slow = json.loads(json.dumps(BASE))
     slow["tasks"]["toy"]["params"] = {"steps": 30, "step_s": 0.2}
@@ -114,7 +117,7 @@ def test_killed_training_leaves_nothing_complete_and_resumes(project):
 def test_second_pipeline_on_the_same_results_refuses(project):
     work, site = project
     slow = json.loads(json.dumps(BASE))
-    slow["tasks"]["toy"]["params"] = {"steps": 40, "step_s": 0.1}
+    slow["tasks"]["toy"]["params"] = {"steps": 40, "step_s": 0.25}
     write_config(work, slow)
     first = subprocess.Popen(
         snakemake_cmd("--cores", "1", "--configfile", "run.yaml"),
@@ -128,7 +131,8 @@ def test_second_pipeline_on_the_same_results_refuses(project):
     while not list((work / ".snakemake/locks").glob("*")):
         assert time.monotonic() < deadline and first.poll() is None
         time.sleep(0.1)
-    second = snakemake(work, "--cores", "1", "--configfile", "run.yaml", pythonpath=site)
+    # Even told to take over incomplete outputs, the second run meets the first one's lock and stops.
+    second = snakemake(work, "--cores", "1", "--configfile", "run.yaml", "--rerun-incomplete", pythonpath=site)
     assert second.returncode != 0
     assert "cannot be locked" in second.stdout + second.stderr
     out, _ = first.communicate(timeout=300)

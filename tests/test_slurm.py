@@ -80,7 +80,7 @@ def submitted(log: str) -> dict[str, str]:
     return ids
 
 
-def test_pipeline_on_slurm_matches_local_run(cluster, tmp_path):
+def test_pipeline_on_slurm_matches_local_run(cluster, tmp_path, capsys):
     slurm_dir, local_dir = (copy_workflow(_mkdir(tmp_path / d)) for d in ("slurm", "local"))
     for work in (slurm_dir, local_dir):
         (work / "ci.yaml").write_text(yaml.safe_dump(CONFIG))
@@ -91,6 +91,8 @@ def test_pipeline_on_slurm_matches_local_run(cluster, tmp_path):
     print(log[-6000:])
     assert r.returncode == 0, log[-4000:]
     jobs = submitted(log)
+    with capsys.disabled():  # into CI's log, even when the test passes
+        print(f"\nSLURM jobs (sbatch job id -> rule): {jobs}")
     assert sorted(set(jobs.values())) == ["evaluate", "report", "train"], jobs
     assert len(jobs) == 5  # 2 x train, 2 x evaluate, report
 
@@ -116,7 +118,7 @@ def test_pipeline_on_slurm_matches_local_run(cluster, tmp_path):
     pd.testing.assert_frame_equal(*claims)
 
 
-def test_failing_rule_fails_the_run_naming_the_rule(cluster, tmp_path):
+def test_failing_rule_fails_the_run_naming_the_rule(cluster, tmp_path, capsys):
     work = copy_workflow(_mkdir(tmp_path / "work"))
     bad = work / "bad-data" / "mnist"
     bad.mkdir(parents=True)
@@ -127,6 +129,8 @@ def test_failing_rule_fails_the_run_naming_the_rule(cluster, tmp_path):
     print(log[-4000:])
     assert r.returncode != 0
     assert "Error in rule prepare_data" in log
+    with capsys.disabled():
+        print(f"\nSLURM jobs of the failing run (sbatch job id -> rule): {submitted(log)}")
     assert list(submitted(log).values()) == ["prepare_data"]
     assert not (work / "results/data/mnist.npz").exists()
     job_log = (work / "results/logs/prepare_data/mnist.log").read_text()

@@ -114,3 +114,6 @@ def test_slurm_profile_requests_gpus_for_gpu_rules(workdir):
     assert gpu_rules == {"train", "evaluate"}
     cpu_only = [b for b in blocks if "rule prepare_data:" in b or "rule report:" in b]
     assert cpu_only and all("gpu=1" not in b for b in cpu_only)
+    # The default config computes on the CPU, so nothing asks for a GPU.
+    r = snakemake(workdir, "--profile", "profiles/slurm", "-n", "--configfile", "config/config.yaml")
+    assert r.returncode == 0 and "gpu=0" in r.stdout and "gpu=1" not in r.stdout
