@@ -25,9 +25,14 @@ def copy_workflow(dest: Path) -> Path:
     return dest
 
 
-def env(pythonpath: Path | None = None, data_dir: Path | None = None) -> dict:
+def env(pythonpath: Path | None = None, data_dir: Path | None = None, slurm: bool = False) -> dict:
     e = dict(os.environ)
     e["PATH"] = f"{BIN}{os.pathsep}{e.get('PATH', '')}"  # the rules call this environment's `kx`
+    if not slurm:
+        # The SLURM executor plugin runs `scontrol show config` when Snakemake starts; where SLURM's client is
+        # installed but no controller runs (this machine between SLURM tests) that waits ~9 s. Local runs
+        # don't need SLURM: an empty config makes scontrol fail at once.
+        e["SLURM_CONF"] = os.devnull
     e.pop("KX_DATA_DIR", None)
     e.pop("CUDA_VISIBLE_DEVICES", None)
     if data_dir:

@@ -47,6 +47,12 @@ def write_config(work: Path, config: dict) -> None:
     (work / "run.yaml").write_text(yaml.safe_dump(config))
 
 
+def start_snakemake(work: Path, site: Path) -> subprocess.Popen:
+    """Snakemake in the background, output collected, for tests that act while it runs."""
+    cmd = snakemake_cmd("--cores", "2", "--configfile", "run.yaml")
+    return subprocess.Popen(cmd, cwd=work, env=env(site), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
 def dry_run(work: Path, site: Path) -> list[str]:
     r = snakemake(work, "-n", "--cores", "2", "--configfile", "run.yaml", pythonpath=site)
     assert r.returncode == 0, r.stderr
@@ -78,19 +84,12 @@ def test_deleting_one_run_regenerates_just_that_run(project):
 def test_killed_training_leaves_nothing_complete_and_resumes(project):
     work, site = project
     write_config(work, BASE)
-    expected = json.loads((work / TOY_RUN / "eval/metrics.json").read_text())["value"]  # 0 + 1 + 2 + 3
+    assert json.loads((work / TOY_RUN / "eval/metrics.json").read_text())["value"] == 0 + 1 + 2 + 3
     slow = json.loads(json.dumps(BASE))
     slow["tasks"]["toy"]["params"] = {"steps": 30, "step_s": 0.2}
     write_config(work, slow)
     checkpoints = work / TOY_RUN / ".train.checkpoints"
-    job = subprocess.Popen(
-        snakemake_cmd("--cores", "2", "--configfile", "run.yaml"),
-        cwd=work,
-        env=env(site),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    job = start_snakemake(work, site)
     deadline = time.monotonic() + 120
     while len(list(checkpoints.glob("step*.pt"))) < 2 or not (checkpoints / "step000000004.pt").exists():
         assert time.monotonic() < deadline and job.poll() is None, "training never got going"
@@ -109,7 +108,6 @@ def test_killed_training_leaves_nothing_complete_and_resumes(project):
     resumed = int(log.split("resuming from step ")[1].split()[0])
     assert resumed >= 4
     assert json.loads((work / TOY_RUN / "eval/metrics.json").read_text())["value"] == sum(range(31))
-    assert expected == sum(range(4))
     assert not checkpoints.exists(), "checkpoints are removed once the stage has finished"
     assert not list((work / TOY_RUN).glob(".train.*.part")), "the killed attempt's temporary directory is gone"
 
@@ -119,20 +117,13 @@ def test_second_pipeline_on_the_same_results_refuses(project):
     slow = json.loads(json.dumps(BASE))
     slow["tasks"]["toy"]["params"] = {"steps": 40, "step_s": 0.25}
     write_config(work, slow)
-    first = subprocess.Popen(
-        snakemake_cmd("--cores", "1", "--configfile", "run.yaml"),
-        cwd=work,
-        env=env(site),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    first = start_snakemake(work, site)
     deadline = time.monotonic() + 60
     while not list((work / ".snakemake/locks").glob("*")):
         assert time.monotonic() < deadline and first.poll() is None
         time.sleep(0.1)
     # Even told to take over incomplete outputs, the second run meets the first one's lock and stops.
-    second = snakemake(work, "--cores", "1", "--configfile", "run.yaml", "--rerun-incomplete", pythonpath=site)
+    second = snakemake(work, "--cores", "2", "--configfile", "run.yaml", "--rerun-incomplete", pythonpath=site)
     assert second.returncode != 0
     assert "cannot be locked" in second.stdout + second.stderr
     out, _ = first.communicate(timeout=300)

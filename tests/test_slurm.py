@@ -64,7 +64,7 @@ def cluster():
 def run_slurm(work: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
     # `timeout -k`: the plugin can wait forever on a status it never gets; the test must end regardless.
     cmd = ["timeout", "-k", "10", str(timeout), *snakemake_cmd(*SLURM_ARGS, *args)]
-    return subprocess.run(cmd, cwd=work, env=env(), capture_output=True, text=True, timeout=timeout + 30)
+    return subprocess.run(cmd, cwd=work, env=env(slurm=True), capture_output=True, text=True, timeout=timeout + 30)
 
 
 def submitted(log: str) -> dict[str, str]:
