@@ -15,7 +15,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from kx_tasks.registry import Task, TaskError
+from kx_tasks.data import DATASETS
+from kx_tasks.registry import Task
 
 
 class ConfigError(ValueError):
@@ -130,8 +131,6 @@ def check_config(config: dict, tasks: dict[str, Task]) -> None:
                 )
         build_params(tasks[name].config, block.get("params"), f"tasks.{name}.params")
     for name in config.get("datasets") or []:
-        from kx_tasks.data import DATASETS
-
         if name not in DATASETS:
             raise ConfigError(f"datasets: unknown dataset '{name}' (known: {', '.join(DATASETS)})")
 
@@ -182,6 +181,3 @@ def runs(config: dict, tasks: dict[str, Task]) -> list[Run]:
 
 def wants_gpu(config: dict, task: Task) -> bool:
     return bool(task.resources.gpu) and config.get("device", "cpu") == "cuda"
-
-
-__all__ = ["ConfigError", "Run", "TaskError", "build_params", "check_config", "make_run", "runs"]

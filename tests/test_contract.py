@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, shared_data_dir
 
-from kx_tasks import runner, settings
+from kx_tasks import data, runner, settings
 from kx_tasks.io import read_yaml
 from kx_tasks.registry import discover
 
@@ -22,11 +23,27 @@ def smoke_run(name: str, seed: int = 0, variant: str | None = None) -> settings.
     return settings.make_run(SMOKE, task, variant or task.variants[0], seed)
 
 
-def run_all_stages(name: str, run: settings.Run, out) -> dict:
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory) -> Path | None:
+    """A directory for datasets prepared from the local copy (when there is one), shared by the tests here."""
+    return tmp_path_factory.mktemp("data") if shared_data_dir() is not None else None
+
+
+def dataset_inputs(task, prepared: Path | None) -> dict[str, Path]:
+    if task.datasets and prepared is None:
+        pytest.skip(f"task '{task.name}' reads {', '.join(task.datasets)}: needs a local dataset copy (KX_DATA_DIR)")
+    inputs = {}
+    for name in task.datasets:
+        path = prepared / f"{name}.npz"
+        if not path.exists():
+            data.prepare(data.DATASETS[name], path, shared_data_dir(), prepared / "downloads")
+        inputs[name] = path
+    return inputs
+
+
+def run_all_stages(name: str, run: settings.Run, out, prepared: Path | None) -> dict:
     task = TASKS[name]
-    inputs, metrics = {}, None
-    if task.datasets:
-        pytest.skip(f"task '{name}' reads datasets; its tiny run is covered by the pipeline test")
+    inputs, metrics = dataset_inputs(task, prepared), None
     for stage in runner.stages_of(task):
         stage_dir = out / stage
         metrics = runner.run_stage(task, stage, run, inputs, stage_dir)
@@ -44,9 +61,9 @@ def test_default_config_validates(name):
 
 
 @pytest.mark.parametrize("name", TASKS)
-def test_tiny_run_writes_outputs(name, tmp_path):
+def test_tiny_run_writes_outputs(name, tmp_path, prepared):
     run = smoke_run(name)
-    metrics = run_all_stages(name, run, tmp_path)
+    metrics = run_all_stages(name, run, tmp_path, prepared)
     for stage in runner.stages_of(TASKS[name]):
         for f in ("config.yaml", "run.json"):
             assert (tmp_path / stage / f).is_file(), f"{stage}/{f}"
@@ -60,10 +77,10 @@ def test_tiny_run_writes_outputs(name, tmp_path):
 
 
 @pytest.mark.parametrize("name", TASKS)
-def test_same_seed_same_bytes(name, tmp_path):
-    run_all_stages(name, smoke_run(name, seed=3), tmp_path / "a")
-    run_all_stages(name, smoke_run(name, seed=3), tmp_path / "b")
-    run_all_stages(name, smoke_run(name, seed=4), tmp_path / "c")
+def test_same_seed_same_bytes(name, tmp_path, prepared):
+    run_all_stages(name, smoke_run(name, seed=3), tmp_path / "a", prepared)
+    run_all_stages(name, smoke_run(name, seed=3), tmp_path / "b", prepared)
+    run_all_stages(name, smoke_run(name, seed=4), tmp_path / "c", prepared)
     a, b, c = ((tmp_path / d / "evaluate" / "metrics.json").read_bytes() for d in "abc")
     assert a == b
     assert a != c, "a different seed should change the measurements"
