@@ -24,6 +24,7 @@ BASE = {
     "tasks": {
         "det": {"variants": ["float64"], "params": {"shapes": [[3, 1], [4, 4]], "log10_conds": [0, 6], "samples": 2}},
         "toy": {"params": {"steps": 3}},
+        "gillespie": {"enabled": False},
     },
 }
 TOY_RUN = Path("results/runs/toy/plain/seed0")

@@ -1,0 +1,51 @@
+"""Task `gillespie`: exact stochastic simulation of chemical master equations (the post's gene-expression model
+and three more networks), validated against exact stationary laws.
+
+References:
+- Su Jianlin, "A simple Python implementation of Gillespie simulation", https://kexue.fm/archives/5607
+- D. T. Gillespie, J. Phys. Chem. 81, 2340 (1977).
+"""
+
+from kx_tasks.claims import Beats, Claim, Within
+from kx_tasks.gillespie.config import GillespieConfig
+from kx_tasks.gillespie.run import evaluate, train
+from kx_tasks.registry import Resources, TaskSpec
+
+POST = ("direct.gene_expression",)
+
+CLAIMS = (
+    Claim(
+        "gillespie.protein_mean",
+        "the post's model has stationary protein mean 50",
+        "mean.n",
+        Within(50.0, 1.0),
+        variants=POST,
+    ),
+    Claim(
+        "gillespie.protein_fano",
+        "the protein Fano factor is 2.25 (Var 112.5)",
+        "fano.n",
+        Within(2.25, 0.1),
+        variants=POST,
+    ),
+    Claim(
+        "gillespie.event_histogram_biased",
+        "the post's event-weighted histogram is not the stationary law: it sits above the time-weighted one",
+        "event_weighted_mean.n",
+        Beats("time_weighted_mean.n"),
+        source="kx",
+        variants=POST,
+    ),
+)
+
+TASK = TaskSpec(
+    name="gillespie",
+    summary="Exact SSA of chemical master equations: the post's gene-expression model, validated",
+    post_url="https://kexue.fm/archives/5607",
+    variants=("direct.gene_expression", "direct.birth_death", "direct.dimerisation", "direct.toggle_switch"),
+    config=GillespieConfig,
+    train=train,
+    evaluate=evaluate,
+    resources=Resources(threads=2, mem_mb=2000, runtime=30),
+    claims=CLAIMS,
+)

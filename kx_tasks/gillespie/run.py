@@ -1,0 +1,152 @@
+"""Stage functions of the `gillespie` task: simulate (train), then moments, histograms and figures (evaluate)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from kx_tasks.gillespie.config import GillespieConfig
+from kx_tasks.gillespie.fsp import marginal, stationary_distribution, tail_mass
+from kx_tasks.gillespie.network import Network
+from kx_tasks.gillespie.ssa import event_histogram, event_trajectory, simulate, stationary_histogram
+from kx_tasks.plotting import new_figure, save_figure
+from kx_tasks.settings import Run
+
+log = logging.getLogger("kx")
+NETWORKS = Path(__file__).parent / "networks"
+# Exact stationary moments of the post's model (m ~ Poisson(20); n from the linear-noise/moment equations).
+EXACT = {"gene_expression": {"mean.m": 20.0, "var.m": 20.0, "mean.n": 50.0, "var.n": 112.5, "cov.m.n": 25.0}}
+
+
+def parse_variant(variant: str) -> tuple[str, str]:
+    method, _, network = variant.partition(".")
+    return method, network
+
+
+def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
+    cfg: GillespieConfig = run.params
+    method, name = parse_variant(run.variant)
+    net = Network.from_yaml(NETWORKS / f"{name}.yaml")
+    times = np.linspace(0.0, cfg.t_end, cfg.n_times)
+    start = time.perf_counter()
+    result = simulate(net, cfg.t_end, cfg.n_trajectories, times, method=method, seed=run.seed)
+    wall = time.perf_counter() - start
+    log.info(
+        "%s: %d trajectories, %d events in %.2fs (%.2e events/s)",
+        run.variant,
+        cfg.n_trajectories,
+        result.n_events.sum(),
+        wall,
+        result.n_events.sum() / wall,
+    )
+    ev_times, ev_states = event_trajectory(net, cfg.event_t_end, seed=run.seed)
+    log.info("event trajectory: %d events to t=%g", len(ev_times) - 1, cfg.event_t_end)
+    np.savez_compressed(
+        out_dir / "trajectories.npz",
+        times=times,
+        counts=result.counts,
+        n_events=result.n_events,
+        species=np.array(net.species),
+    )
+    np.savez_compressed(out_dir / "events.npz", times=ev_times, states=ev_states)
+
+
+def stationary_samples(counts: np.ndarray, times: np.ndarray, cfg: GillespieConfig) -> np.ndarray:
+    """(n_samples, S): the ensemble at burn_in, burn_in + spacing, ..., pooled over trajectories."""
+    picks = np.searchsorted(times, np.arange(cfg.burn_in, times[-1] + 1e-9, cfg.spacing))
+    return counts[:, picks, :].reshape(-1, counts.shape[-1]).astype(np.float64)
+
+
+def total_variation(p: np.ndarray, q: np.ndarray) -> float:
+    n = max(len(p), len(q))
+    return 0.5 * float(np.abs(np.pad(p, (0, n - len(p))) - np.pad(q, (0, n - len(q)))).sum())
+
+
+def evaluate(run: Run, inputs: dict[str, Path], out_dir: Path) -> dict[str, float]:
+    cfg: GillespieConfig = run.params
+    _, name = parse_variant(run.variant)
+    net = Network.from_yaml(NETWORKS / f"{name}.yaml")
+    traj = np.load(inputs["train"] / "trajectories.npz")
+    events = np.load(inputs["train"] / "events.npz")
+    x = stationary_samples(traj["counts"], traj["times"], cfg)
+    metrics: dict[str, float] = {"n_samples": float(len(x)), "events_total": float(traj["n_events"].sum())}
+    for i, s in enumerate(net.species):
+        mean, var = x[:, i].mean(), x[:, i].var(ddof=1)
+        metrics[f"mean.{s}"] = mean
+        metrics[f"mean_se.{s}"] = np.sqrt(var / len(x))
+        metrics[f"var.{s}"] = var
+        metrics[f"fano.{s}"] = var / mean if mean > 0 else float("nan")
+    if len(net.species) == 2:
+        metrics[f"cov.{net.species[0]}.{net.species[1]}"] = float(np.cov(x[:, 0], x[:, 1])[0, 1])
+    for key, value in EXACT.get(name, {}).items():
+        metrics[f"exact_{key}"] = value
+    if name in EXACT:
+        metrics["exact_fano.n"] = EXACT[name]["var.n"] / EXACT[name]["mean.n"]
+
+    first = int(np.searchsorted(events["times"], cfg.burn_in))
+    timed = stationary_histogram(events["times"], events["states"], cfg.event_t_end, cfg.burn_in)
+    counted = event_histogram(events["states"], first)
+    exact = None
+    if len(net.species) <= 2:
+        p = stationary_distribution(
+            net, tuple(min(cfg.fsp_max_count, 3 * int(x[:, i].max()) + 10) for i in range(len(net.species)))
+        )
+        metrics["fsp_tail_mass"] = tail_mass(p)
+        exact = [marginal(p, i) for i in range(len(net.species))]
+    for i, s in enumerate(net.species):
+        k_t, k_e = np.arange(len(timed[i])), np.arange(len(counted[i]))
+        metrics[f"time_weighted_mean.{s}"] = float((k_t * timed[i]).sum())
+        metrics[f"event_weighted_mean.{s}"] = float((k_e * counted[i]).sum())
+        metrics[f"tv_time_vs_event.{s}"] = total_variation(timed[i], counted[i])
+        if exact is not None:
+            metrics[f"tv_time_vs_exact.{s}"] = total_variation(timed[i], exact[i])
+            metrics[f"tv_events_vs_exact.{s}"] = total_variation(counted[i], exact[i])
+    plot_trajectory(events, net, run, out_dir / "trajectory.png")
+    plot_histograms(timed, counted, exact, net, run, out_dir / "stationary_histogram.png")
+    return {k: float(v) for k, v in metrics.items()}
+
+
+def plot_trajectory(events, net: Network, run: Run, path: Path, t_max: float = 50.0) -> None:
+    fig, axes = new_figure(width=6.4, height=3.6)
+    ax = axes[0, 0]
+    keep = events["times"] <= t_max
+    for i, s in enumerate(net.species):
+        ax.step(events["times"][keep], events["states"][keep, i], where="post", lw=0.8, label=s)
+    ax.set(xlabel="time", ylabel="molecules", title=f"{run.variant}, seed {run.seed}: one trajectory")
+    ax.legend(fontsize=7)
+    save_figure(
+        fig,
+        path,
+        f"One exact SSA trajectory of the {parse_variant(run.variant)[1]} network, every event "
+        f"drawn (first {t_max:g} time units).",
+    )
+
+
+def plot_histograms(timed, counted, exact, net: Network, run: Run, path: Path) -> None:
+    last = len(net.species) - 1  # the post's figure: the last species (protein)
+    fig, axes = new_figure(width=6.4, height=3.8)
+    ax = axes[0, 0]
+    k = np.arange(len(timed[last]))
+    ax.bar(k, timed[last], width=1.0, alpha=0.45, label="time-weighted (stationary law)")
+    ax.step(
+        np.arange(len(counted[last])),
+        counted[last],
+        where="mid",
+        color="tab:red",
+        lw=1,
+        label="event-weighted (the post's histogram)",
+    )
+    if exact is not None:
+        ax.plot(np.arange(len(exact[last])), exact[last], "k-", lw=1, label="master equation (FSP)")
+    ax.set(xlabel=f"{net.species[last]} molecules", ylabel="probability", title=f"{run.variant}, seed {run.seed}")
+    ax.set_xlim(0, max(len(timed[last]), 10))
+    ax.legend(fontsize=7)
+    save_figure(
+        fig,
+        path,
+        f"Stationary distribution of {net.species[last]}: time-weighted vs event-weighted "
+        "histogram of one long trajectory, and the exact master-equation solution.",
+    )
