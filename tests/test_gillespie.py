@@ -116,3 +116,32 @@ def test_time_weighting_differs_from_event_weighting():
     assert (k_t * timed).sum() == pytest.approx(50, rel=0.05)
     # Events come faster when n is high (decay rate n), so the event-weighted histogram leans to high n.
     assert (k_e * evented).sum() > (k_t * timed).sum() + 0.5
+
+
+def test_tau_leaping_keeps_the_fano_factor():
+    # At the post's molecule numbers Cao's step selection mostly falls back to exact steps (τ' < 10/a0).
+    r = simulate(GENE, 100.0, 2000, times=np.arange(20.0, 101.0, 10.0), method="tau", seed=4)
+    n = r.counts[:, :, 1].ravel().astype(float)
+    assert n.var(ddof=1) / n.mean() == pytest.approx(2.25, rel=0.05)
+
+
+def test_tau_leaping_leaps_at_high_counts_and_stays_non_negative():
+    big = Network.parse("species: {X: 0}\nreactions:\n  - 0 -> X @ 1000\n  - X -> 0 @ 1\n")
+    exact = simulate(big, 20.0, 300, times=np.array([20.0]), method="direct", seed=1)
+    leap = simulate(big, 20.0, 300, times=np.array([20.0]), method="tau", seed=1)
+    x = leap.counts[:, 0, 0].astype(float)
+    assert (leap.counts >= 0).all()
+    assert not np.array_equal(leap.counts, exact.counts)  # with the same streams, only real leaps differ
+    assert abs(z_stat(x, 1000, 1000)) <= 3  # the mean is right...
+    assert leap.n_events.mean() == pytest.approx(exact.n_events.mean(), rel=0.05)  # ...and so is the event count
+
+
+def test_torch_ensemble_is_exact_and_reproducible():
+    a = simulate(GENE, 30.0, 400, times=np.array([30.0]), seed=9, backend="torch")
+    b = simulate(GENE, 30.0, 400, times=np.array([30.0]), seed=9, backend="torch")
+    np.testing.assert_array_equal(a.counts, b.counts)
+    m, n = a.counts[:, 0, 0].astype(float), a.counts[:, 0, 1].astype(float)
+    assert abs(z_stat(m, 20, 20)) <= 3 and abs(z_stat(n, 50, 112.5)) <= 3
+    assert abs(y_stat(n, 112.5)) <= 5
+    with pytest.raises(ValueError, match="torch backend implements the direct method only"):
+        simulate(GENE, 1.0, 2, method="tau", backend="torch")

@@ -8,7 +8,7 @@ References:
 
 from kx_tasks.claims import Beats, Claim, Within
 from kx_tasks.gillespie.config import GillespieConfig
-from kx_tasks.gillespie.run import evaluate, train
+from kx_tasks.gillespie.run import evaluate, report_tables, train
 from kx_tasks.registry import Resources, TaskSpec
 
 POST = ("direct.gene_expression",)
@@ -42,10 +42,18 @@ TASK = TaskSpec(
     name="gillespie",
     summary="Exact SSA of chemical master equations: the post's gene-expression model, validated",
     post_url="https://kexue.fm/archives/5607",
-    variants=("direct.gene_expression", "direct.birth_death", "direct.dimerisation", "direct.toggle_switch"),
+    # method.network; tau-leaping (approximate) runs on the post's model for comparison.
+    variants=(
+        "direct.gene_expression",
+        "tau.gene_expression",
+        "direct.birth_death",
+        "direct.dimerisation",
+        "direct.toggle_switch",
+    ),
     config=GillespieConfig,
     train=train,
     evaluate=evaluate,
     resources=Resources(threads=2, mem_mb=2000, runtime=30),
     claims=CLAIMS,
+    report_tables=report_tables,
 )

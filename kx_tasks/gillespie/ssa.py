@@ -22,7 +22,8 @@ import numpy as np
 
 from kx_tasks.gillespie.network import Network
 
-METHODS = ("direct",)
+METHODS = ("direct", "tau")  # tau: approximate (kx_tasks.gillespie.tau)
+TAU_EPS = 0.03  # Cao et al.'s default error-control parameter
 
 
 @dataclass(frozen=True)
@@ -112,9 +113,10 @@ def _events(x0, nu, change, rates, t_end, max_events, seed, t_out, x_out):
         while cumulative <= threshold and j < a.shape[0] - 1:
             j += 1
             cumulative += a[j]
-        x += change[j]
+        for i in range(x.shape[0]):
+            x[i] += change[j, i]
+            x_out[n, i] = x[i]
         t_out[n] = t
-        x_out[n, :] = x
         n += 1
     return n
 
@@ -132,12 +134,25 @@ def simulate(
     method: str = "direct",
     seed: int = 0,
     device: str = "cpu",
+    eps: float = TAU_EPS,
+    backend: str = "auto",
 ) -> Result:
-    """Sample `n_trajectories` trajectories at `times` (default: 101 points on [0, t_end])."""
+    """Sample `n_trajectories` trajectories at `times` (default: 101 points on [0, t_end]).
+
+    method "direct" is exact; "tau" is tau-leaping (approximate, error controlled by eps).
+    backend "numba" (CPU, one compiled loop per trajectory) or "torch" (the direct method vectorised over the
+    ensemble, on `device`); "auto" takes numba on the CPU and torch elsewhere.
+    """
+    if backend == "auto":
+        backend = "numba" if device == "cpu" else "torch"
+    if backend not in ("numba", "torch"):
+        raise ValueError(f"backend: expected auto, numba or torch, got {backend!r}")
     if method not in METHODS:
         raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
-    if device != "cpu":
-        raise ValueError(f"device: the direct method runs on the CPU here, got {device!r}")
+    if backend == "numba" and device != "cpu":
+        raise ValueError(f"device: the numba backend runs on the CPU, got {device!r} (use backend='torch')")
+    if backend == "torch" and method != "direct":
+        raise ValueError("the torch backend implements the direct method only")
     if t_end <= 0 or n_trajectories < 1:
         raise ValueError(f"need t_end > 0 and n_trajectories >= 1, got {t_end}, {n_trajectories}")
     times = np.linspace(0.0, t_end, 101) if times is None else np.asarray(times, dtype=np.float64)
@@ -145,16 +160,19 @@ def simulate(
         raise ValueError("times must be sorted, within [0, t_end]")
     counts = np.empty((n_trajectories, len(times), len(network.species)), dtype=np.int64)
     events = np.empty(n_trajectories, dtype=np.int64)
-    _ensemble_on_grid(
-        network.initial_counts(),
-        network.reactant_matrix(),
-        network.change_matrix(),
-        network.rates(),
-        times,
-        trajectory_seeds(seed, n_trajectories),
-        counts,
-        events,
-    )
+    if backend == "torch":
+        from kx_tasks.gillespie.ensemble_torch import simulate_torch
+
+        counts, events = simulate_torch(network, times, n_trajectories, seed, device)
+        return Result(times, counts, events, network.species)
+    arrays = (network.initial_counts(), network.reactant_matrix(), network.change_matrix(), network.rates(), times)
+    seeds = trajectory_seeds(seed, n_trajectories)
+    if method == "direct":
+        _ensemble_on_grid(*arrays, seeds, counts, events)
+    else:
+        from kx_tasks.gillespie.tau import _tau_ensemble_on_grid
+
+        _tau_ensemble_on_grid(*arrays, seeds, float(eps), counts, events)
     return Result(times, counts, events, network.species)
 
 
@@ -173,7 +191,7 @@ def event_trajectory(network: Network, t_end: float, seed: int = 0, max_events: 
         t_out,
         x_out,
     )
-    return t_out[:n].copy(), x_out[:n].copy()
+    return t_out[:n], x_out[:n]  # views: no copy of up to max_events rows
 
 
 def stationary_histogram(times: np.ndarray, states: np.ndarray, t_end: float, burn_in: float) -> list[np.ndarray]:
