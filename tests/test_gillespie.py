@@ -86,9 +86,15 @@ def test_stationary_distribution_matches_master_equation(name, bounds):
     p = stationary_distribution(net, bounds)
     assert tail_mass(p) < 1e-6
     r = simulate(net, 40.0, 5000, times=np.array([40.0]), seed=3)
+    n_samples = len(r.counts)
     for axis in range(len(bounds)):
         expected = marginal(p, axis)
         observed = np.bincount(r.counts[:, 0, axis], minlength=len(expected))[: len(expected)]
+        # Total variation within sampling error: E[TV] <= B = ½ Σ sqrt(p(1-p)/N) (Jensen), and TV moves by at most
+        # 1/N per sample, so P(TV > B + t) <= exp(-2 N t²) (McDiarmid); t for a 1e-3 false-alarm rate.
+        tv = 0.5 * np.abs(observed / n_samples - expected).sum()
+        bound = 0.5 * np.sqrt(expected * (1 - expected) / n_samples).sum() + math.sqrt(math.log(1e3) / (2 * n_samples))
+        assert tv <= bound, (tv, bound)
         # pool the sparse tails so every chi-square cell expects >= 5 samples
         keep = expected * len(r.counts) >= 5
         obs = np.append(observed[keep], observed[~keep].sum())
