@@ -49,6 +49,18 @@ def _propensities(x, nu, rates, a):
     return total
 
 
+@numba.njit(cache=True, inline="always")
+def _pick(a, total):
+    """The reaction that fires: j with probability a_j / total (one uniform draw)."""
+    threshold = np.random.random() * total
+    j = 0
+    cumulative = a[0]
+    while cumulative <= threshold and j < a.shape[0] - 1:
+        j += 1
+        cumulative += a[j]
+    return j
+
+
 @numba.njit(cache=True)
 def _trajectory_on_grid(x0, nu, change, rates, times, seed, out):
     """One trajectory; out[k] = state at times[k]. Returns the number of events up to times[-1]."""
@@ -72,12 +84,7 @@ def _trajectory_on_grid(x0, nu, change, rates, times, seed, out):
             k += 1
         if k == n_times:
             break
-        threshold = np.random.random() * total
-        j = 0
-        cumulative = a[0]
-        while cumulative <= threshold and j < a.shape[0] - 1:
-            j += 1
-            cumulative += a[j]
+        j = _pick(a, total)
         x += change[j]
         t = t_next
         events += 1
@@ -107,12 +114,7 @@ def _events(x0, nu, change, rates, t_end, max_events, seed, t_out, x_out):
         t = t - math.log(1.0 - np.random.random()) / total
         if t > t_end:
             break
-        threshold = np.random.random() * total
-        j = 0
-        cumulative = a[0]
-        while cumulative <= threshold and j < a.shape[0] - 1:
-            j += 1
-            cumulative += a[j]
+        j = _pick(a, total)
         for i in range(x.shape[0]):
             x[i] += change[j, i]
             x_out[n, i] = x[i]

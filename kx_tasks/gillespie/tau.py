@@ -20,7 +20,7 @@ import math
 import numba
 import numpy as np
 
-from kx_tasks.gillespie.ssa import _propensities
+from kx_tasks.gillespie.ssa import _pick, _propensities
 
 N_CRITICAL = 10  # a reaction within this many firings of exhausting a reactant is critical
 SSA_FALLBACK = 10.0  # take exact steps when τ < SSA_FALLBACK / a0
@@ -77,12 +77,7 @@ def _tau_trajectory_on_grid(x0, nu, change, rates, times, seed, eps, out):
                 k += 1
             if k == n_times:
                 break
-            threshold = np.random.random() * a0
-            j = 0
-            cumulative = a[0]
-            while cumulative <= threshold and j < n_r - 1:
-                j += 1
-                cumulative += a[j]
+            j = _pick(a, a0)
             x += change[j]
             t = t_next
             events += 1
