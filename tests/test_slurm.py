@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 
 SCRIPT = Path(__file__).parent / "slurm" / "local-cluster.sh"
 # Over config/smoke.yaml: det x {float64, float32} x 1 seed (one task keeps the cluster run short).
-CONFIG = {"seeds": [0], "datasets": [], "tasks": {"gillespie": {"enabled": False}}}
+CONFIG = {"seeds": [0], "datasets": [], "tasks": {"gillespie": {"enabled": False}, "vae_cluster": {"enabled": False}}}
 # The local cluster has no accounting daemon: poll with squeue (the plugin's default, sacct, would hang), start
 # polling after 1 s instead of 40 s, and bound the whole run (a hung executor ignores SIGTERM).
 SLURM_ARGS = [

@@ -98,7 +98,9 @@ def test_separately_installed_plugin_joins_list_and_dag(workdir, tmp_path):
     assert dry.returncode == 0, dry.stderr
     assert "results/runs/toy/plain/seed0/augment" in dry.stdout
 
-    only_toy = {"tasks": {"det": {"enabled": False}, "gillespie": {"enabled": False}}}
+    only_toy = {
+        "tasks": {"det": {"enabled": False}, "gillespie": {"enabled": False}, "vae_cluster": {"enabled": False}}
+    }
     (workdir / "toy.yaml").write_text(yaml.safe_dump(only_toy))
     r = snakemake(workdir, "--cores", "2", "--configfile", "config/smoke.yaml", "toy.yaml", pythonpath=target)
     assert r.returncode == 0, r.stderr[-3000:]

@@ -1,0 +1,38 @@
+"""The decoder's local volume: vol(J) = sqrt(det(JᵀJ)), J = ∂G/∂z (784 x D), the non-square determinant.
+
+A small cube of side h around z in latent space maps to a D-dimensional parallelotope of volume vol(J)·h^D in
+pixel space; log vol(J) says how much the decoder stretches space there. Jacobians come batched from
+torch.func (vmap over jacrev); the log-volume from kx_tasks.linalg (Householder QR, in float64).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.func import jacrev, vmap
+
+from kx_tasks.linalg import log_volume
+
+
+def decoder_jacobians(decoder: torch.nn.Module, z: torch.Tensor, chunk: int = 256) -> torch.Tensor:
+    """J for every row of z (N, D) -> (N, pixels, D)."""
+
+    def flat(zi: torch.Tensor) -> torch.Tensor:
+        return decoder(zi[None]).reshape(-1)
+
+    jac = vmap(jacrev(flat))
+    return torch.cat([jac(z[i : i + chunk]).detach() for i in range(0, len(z), chunk)])
+
+
+def decoder_log_volume(decoder: torch.nn.Module, z: torch.Tensor, chunk: int = 256) -> torch.Tensor:
+    """log sqrt(det(JᵀJ)) at every row of z (N, D) -> (N,), float64."""
+    out = []
+    for i in range(0, len(z), chunk):
+        J = decoder_jacobians(decoder, z[i : i + chunk], chunk)
+        out.append(log_volume(J.double()))
+    return torch.cat(out)
+
+
+def line(a: torch.Tensor, b: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """n points (1 - t)·a + t·b for t evenly spaced on [0, 1]; returns (t, points)."""
+    t = torch.linspace(0.0, 1.0, n, dtype=a.dtype, device=a.device)
+    return t, (1 - t)[:, None] * a[None] + t[:, None] * b[None]
