@@ -68,6 +68,26 @@ def volume_line(t, log_vol, strip: np.ndarray, ends: tuple[int, int], path: Path
     )
 
 
+def volume_by_cluster(log_vol, clusters, at_means, majority: list[str], path: Path, title: str) -> None:
+    """Distribution of log vol(J) over the test points of each cluster, and its value at the cluster mean."""
+    k = len(at_means)
+    fig, axes = new_figure(width=7.0, height=3.6)
+    ax = axes[0, 0]
+    groups = [log_vol[clusters == c] for c in range(k)]
+    shown = [c for c in range(k) if len(groups[c])]
+    ax.boxplot([groups[c] for c in shown], positions=shown, widths=0.6, showfliers=False)
+    ax.plot(range(k), at_means, "r*", ms=8, label="at the cluster mean μ_y")
+    ax.set_xticks(range(k), [f"{c}\n'{majority[c]}'" for c in range(k)], fontsize=7)
+    ax.set(xlabel="cluster (its most frequent label)", ylabel="log vol(∂G/∂z)", title=title)
+    ax.legend(fontsize=7)
+    save_figure(
+        fig,
+        path,
+        f"{title}: the decoder's local log-volume log sqrt(det(JᵀJ)) at the test points of each cluster "
+        "(z = μ(x); boxes: quartiles) and at each cluster's prior mean.",
+    )
+
+
 def training_curves(histories: dict[str, list[dict]], path: Path, title: str) -> None:
     fig, axes = new_figure(width=5.6, height=3.6)
     ax = axes[0, 0]

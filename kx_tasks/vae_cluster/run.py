@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from threadpoolctl import threadpool_limits
 
@@ -140,7 +141,7 @@ def evaluate(run: Run, inputs: dict[str, Path], out_dir: Path) -> dict[str, floa
     cluster_figures(onestep, cfg, data["x_test"], pred, counts, names, out_dir, title, run.seed)
     order = sorted(range(cfg.n_clusters), key=lambda k: match.get(k, len(names) + k))
     figures.confusion(counts, order, names, out_dir / "confusion.png", f"one-step clusters, {title}")
-    metrics.update(volume_metrics(onestep, cfg, z_test, pred, counts, out_dir, title))
+    metrics.update(volume_metrics(onestep, cfg, z_test, pred, counts, names, out_dir, title))
     figures.training_curves(history, out_dir / "training_curves.png", title)
     log.info(
         "purity/acc/nmi: one-step %.4f/%.4f/%.4f, k-means on pixels %.4f/%.4f/%.4f",
@@ -178,7 +179,7 @@ def cluster_figures(model, cfg, images, pred, counts, names, out_dir: Path, titl
     )
 
 
-def volume_metrics(model, cfg, z_test, pred, counts, out_dir: Path, title: str) -> dict[str, float]:
+def volume_metrics(model, cfg, z_test, pred, counts, names, out_dir: Path, title: str) -> dict[str, float]:
     """log vol(∂G/∂z) at test points (per cluster), at the class means, and along a line between the means of
     the two largest clusters."""
     out: dict[str, float] = {}
@@ -193,6 +194,8 @@ def volume_metrics(model, cfg, z_test, pred, counts, out_dir: Path, title: str) 
         if len(mine):  # an empty cluster has no test points to average over
             out[f"logvol.cluster{k}"] = float(mine.mean())
         out[f"logvol_at_mean.cluster{k}"] = float(at_means[k])
+    majority = [names[int(c.argmax())] if c.sum() else "–" for c in counts]
+    figures.volume_by_cluster(log_vol, pred[:n], at_means, majority, out_dir / "volume_clusters.png", title)
     a, b = (int(k) for k in np.argsort(-counts.sum(1), kind="stable")[:2])
     t, z_line = line(model.class_means[a].detach(), model.class_means[b].detach(), cfg.line_points)
     line_vol = decoder_log_volume(model.decoder, z_line).cpu().numpy()
@@ -214,4 +217,26 @@ def report_tables(metrics) -> dict:
     ]
     out = table.pivot(index=["variant", "method"], columns="score", values="value")[["purity", "acc", "nmi"]]
     out.columns.name = None
-    return {"clustering of the test set (mean ± std over seeds)": out.reset_index()}
+    return {
+        "clustering of the test set (mean ± std over seeds)": out.reset_index(),
+        "decoder log-volume log sqrt(det(JᵀJ)), J = ∂G/∂z (mean ± std over seeds)": volume_table(metrics),
+    }
+
+
+def volume_table(metrics):
+    """Per variant: mean log-volume at test points, its spread over clusters, and the line's bump."""
+    wide = metrics.pivot_table(index=["variant", "seed"], columns="metric", values="value")
+    clusters = wide.filter(regex=r"^logvol\.cluster\d+$")
+    per_seed = {
+        "at test points (mean)": wide.get("logvol.test_mean"),
+        "spread over clusters (max − min of cluster means)": clusters.max(axis=1) - clusters.min(axis=1),
+        "on the line between two cluster means: max − max(ends)": wide.get("line.logvol_max_minus_ends"),
+    }
+    rows = {}
+    for name, values in per_seed.items():
+        if values is None:
+            continue
+        grouped = values.groupby(level="variant")
+        mean, std = grouped.mean(), grouped.std().fillna(0)
+        rows[name] = {v: f"{mean[v]:.3f} ± {std[v]:.3f}" for v in mean.index}
+    return pd.DataFrame(rows).T
