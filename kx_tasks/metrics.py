@@ -18,6 +18,10 @@ def contingency(clusters, labels, n_clusters: int | None = None, n_labels: int |
     clusters, labels = np.asarray(clusters), np.asarray(labels)
     if clusters.shape != labels.shape or clusters.ndim != 1:
         raise ValueError(f"clusters and labels must be 1-d of equal length, got {clusters.shape} and {labels.shape}")
+    for name, ids in (("cluster ids", clusters), ("labels", labels)):
+        if ids.size and not np.issubdtype(ids.dtype, np.integer):
+            raise ValueError(f"{name} must be integers, got dtype {ids.dtype}")
+    clusters, labels = clusters.astype(np.int64), labels.astype(np.int64)  # uint8 labels (MNIST) included
     if len(clusters) and (clusters.min() < 0 or labels.min() < 0):
         raise ValueError("cluster ids and labels must be >= 0")
     n_c = max(n_clusters or 0, int(clusters.max(initial=-1)) + 1)

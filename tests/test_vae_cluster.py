@@ -124,11 +124,18 @@ def test_metrics_ignore_cluster_ids():
     assert nmi(np.zeros(9, int), LABELS) == pytest.approx(0.0)
 
 
+def test_metrics_take_uint8_labels_as_stored():
+    assert purity(CLUSTERS.astype(np.uint8), LABELS.astype(np.uint8)) == pytest.approx(7 / 9)
+    assert hungarian_accuracy(CLUSTERS, LABELS.astype(np.uint8)) == pytest.approx(7 / 9)
+
+
 def test_metrics_reject_bad_input():
     with pytest.raises(ValueError, match="equal length"):
         purity(np.array([0, 1]), np.array([0]))
     with pytest.raises(ValueError, match=">= 0"):
         purity(np.array([0, -1]), np.array([0, 1]))
+    with pytest.raises(ValueError, match="labels must be integers"):
+        purity(np.array([0, 1]), np.array([0.5, 1.0]))
 
 
 def test_batched_log_volume_matches_svd_per_point():
