@@ -47,7 +47,7 @@ def fit(
     if checkpoint_dir is not None and (state := checkpoints.load_latest(checkpoint_dir, map_location=device)):
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
-        gen.set_state(state["generator"].cpu() if device.type == "cpu" else state["generator"])
+        gen.set_state(state["generator"].cpu())  # a generator's state is a CPU byte tensor, CUDA's too
         history = state["history"]
         start_epoch = state["step"]
         log.info("%s: resumed from epoch %d", label, start_epoch)
