@@ -11,6 +11,7 @@ import torch
 from torch.func import jacrev, vmap
 
 from kx_tasks.linalg import log_volume
+from kx_tasks.progress import Progress
 
 
 def decoder_jacobians(decoder: torch.nn.Module, z: torch.Tensor, chunk: int = 256) -> torch.Tensor:
@@ -26,9 +27,11 @@ def decoder_jacobians(decoder: torch.nn.Module, z: torch.Tensor, chunk: int = 25
 def decoder_log_volume(decoder: torch.nn.Module, z: torch.Tensor, chunk: int = 256) -> torch.Tensor:
     """log sqrt(det(JᵀJ)) at every row of z (N, D) -> (N,), float64."""
     out = []
+    progress = Progress(len(z), "decoder Jacobians", unit="points")  # slow for the conv decoder on a CPU
     for i in range(0, len(z), chunk):
         J = decoder_jacobians(decoder, z[i : i + chunk], chunk)
         out.append(log_volume(J.double()))
+        progress.update(len(J))
     return torch.cat(out)
 
 
