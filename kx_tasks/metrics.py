@@ -36,16 +36,21 @@ def purity(clusters, labels) -> float:
     return float(counts.max(1).sum() / counts.sum())
 
 
-def hungarian_match(clusters, labels) -> dict[int, int]:
-    """The one-to-one cluster -> label map with the most points matched; unmatched clusters are left out."""
+def _matching(clusters, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """counts, and the rows/cols of the one-to-one cluster -> label map with the most points matched."""
     counts = contingency(clusters, labels)
     rows, cols = linear_sum_assignment(counts, maximize=True)
+    return counts, rows, cols
+
+
+def hungarian_match(clusters, labels) -> dict[int, int]:
+    """The best one-to-one cluster -> label map; unmatched clusters are left out."""
+    _, rows, cols = _matching(clusters, labels)
     return {int(r): int(c) for r, c in zip(rows, cols, strict=True)}
 
 
 def hungarian_accuracy(clusters, labels) -> float:
-    counts = contingency(clusters, labels)
-    rows, cols = linear_sum_assignment(counts, maximize=True)
+    counts, rows, cols = _matching(clusters, labels)
     return float(counts[rows, cols].sum() / counts.sum())
 
 

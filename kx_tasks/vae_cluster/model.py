@@ -128,11 +128,6 @@ class ClusterVAE(nn.Module):
         recon = reconstruction_nll(x, self.decoder(z), self.cfg.recon_weight)
         return {"recon": recon, "prior": prior, "categorical": categorical}
 
-    @torch.no_grad()
-    def cluster(self, x: torch.Tensor) -> torch.Tensor:
-        """argmax_y p(y|z) at z = μ(x), the posterior mean (as the post does)."""
-        return self.classifier(self.encoder(x)[0]).argmax(-1)
-
 
 class PlainVAE(nn.Module):
     """The two-step baseline's VAE: same encoder/decoder, prior N(0, I), closed-form KL."""

@@ -81,22 +81,19 @@ def encode_means(model, x: torch.Tensor) -> torch.Tensor:
     return torch.cat([model.encoder(x[i : i + CHUNK])[0] for i in range(0, len(x), CHUNK)])
 
 
-def baselines(cfg: VaeClusterConfig, seed: int, x_train, x_test, vae, device) -> dict[str, np.ndarray]:
+def baselines(cfg: VaeClusterConfig, seed: int, x_train: torch.Tensor, x_test: torch.Tensor, vae) -> dict:
     """Test-set cluster ids of k-means on raw pixels and of the two-step VAE + k-means / GMM, each fitted on
-    the training images (the same split the one-step model learns from)."""
+    the training images (the same split the one-step model learns from); images as images_to_tensor gives them."""
     from sklearn.cluster import KMeans
     from sklearn.mixture import GaussianMixture
 
-    n = cfg.baseline_train_size or len(x_train)
     out = {}
-    pixels_train = x_train[:n].reshape(n, -1).astype(np.float32) / 255.0
-    pixels_test = x_test.reshape(len(x_test), -1).astype(np.float32) / 255.0
-    kmeans = KMeans(cfg.n_clusters, n_init=cfg.kmeans_restarts, random_state=seed).fit(pixels_train)
-    out["kmeans_pixels"] = kmeans.predict(pixels_test)
-    log.info("k-means on pixels: %d restarts on %d images", cfg.kmeans_restarts, n)
+    kmeans = KMeans(cfg.n_clusters, n_init=cfg.kmeans_restarts, random_state=seed).fit(x_train.flatten(1).cpu().numpy())
+    out["kmeans_pixels"] = kmeans.predict(x_test.flatten(1).cpu().numpy())
+    log.info("k-means on pixels: %d restarts on %d images", cfg.kmeans_restarts, len(x_train))
     if vae is not None:
-        z_train = encode_means(vae, images_to_tensor(x_train[:n], device)).cpu().double().numpy()
-        z_test = encode_means(vae, images_to_tensor(x_test, device)).cpu().double().numpy()
+        z_train = encode_means(vae, x_train).cpu().double().numpy()
+        z_test = encode_means(vae, x_test).cpu().double().numpy()
         kmeans = KMeans(cfg.n_clusters, n_init=cfg.kmeans_restarts, random_state=seed).fit(z_train)
         out["twostep_kmeans"] = kmeans.predict(z_test)
         gmm = GaussianMixture(cfg.n_clusters, covariance_type="full", n_init=cfg.kmeans_restarts, random_state=seed)
@@ -116,13 +113,14 @@ def evaluate(run: Run, inputs: dict[str, Path], out_dir: Path) -> dict[str, floa
     vae = load_model("vae", cfg, inputs["train"], device) if cfg.vae_epochs else None
 
     z_test = encode_means(onestep, x_test)
-    with torch.no_grad():
+    with torch.no_grad():  # cluster = argmax_y p(y|z) at z = μ(x), the posterior mean, as the post does
         clusters = torch.cat(
             [onestep.classifier(z_test[i : i + CHUNK]).argmax(-1) for i in range(0, len(z_test), CHUNK)]
         )
     predictions = {"onestep": clusters.cpu().numpy()}
     with threadpool_limits(run.threads):  # scikit-learn's OpenMP/BLAS pools, like torch's, get the rule's threads
-        predictions.update(baselines(cfg, run.seed, data["x_train"], data["x_test"], vae, device))
+        x_train = images_to_tensor(data["x_train"][: cfg.baseline_train_size or None], device)
+        predictions.update(baselines(cfg, run.seed, x_train, x_test, vae))
     np.savez_compressed(out_dir / "predictions.npz", labels=labels, **predictions)
 
     metrics: dict[str, float] = {}
