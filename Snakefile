@@ -24,5 +24,5 @@ rule all:
     input:
         "results/report/index.html",
         # Every run is a target too, so deleting one run's outputs regenerates it (and then the report).
-        run_dirs("eval"),
+        run_dirs("evaluate"),
         expand("results/data/{dataset}.npz", dataset=config["datasets"]),

@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from kx_tasks.linalg import METHODS, log_volume
+from kx_tasks.shared.linalg import METHODS, log_volume
 
 SHAPES = [(3, 2), (8, 4), (8, 8), (16, 8), (64, 8), (784, 20)]
 

@@ -11,7 +11,6 @@ seconds per epoch. Without --data, random images stand in for MNIST (throughput 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import statistics
 import tempfile
@@ -23,7 +22,7 @@ import torch
 
 from kx_tasks.vae_cluster.config import VaeClusterConfig
 from kx_tasks.vae_cluster.model import ClusterVAE
-from kx_tasks.vae_cluster.train import fit, images_to_tensor
+from kx_tasks.vae_cluster.steps import images_to_tensor, train_model
 
 
 def bare_loop(model, x: torch.Tensor, epochs: int, batch_size: int, lr: float) -> float:
@@ -45,10 +44,14 @@ def bare_loop(model, x: torch.Tensor, epochs: int, batch_size: int, lr: float) -
 
 
 def kx_loop(model, x: torch.Tensor, epochs: int, batch_size: int, lr: float) -> float:
-    """kx_tasks.vae_cluster.train.fit with everything the pipeline does: progress lines, history, checkpoints."""
+    """The engine (kx_tasks.core.engine.fit, through vae_cluster's train_model) with everything the pipeline does:
+    progress lines, a finiteness check every step, JSON-lines history, a checkpoint per epoch with every RNG state."""
     with tempfile.TemporaryDirectory() as ckpt:
         start = time.perf_counter()
-        fit(model, x, epochs, batch_size, lr, seed=0, label="kx", checkpoint_dir=Path(ckpt))
+        train_model(
+            model, x, epochs, batch_size, lr, seed=0, label="kx", checkpoint_dir=Path(ckpt),
+            history_path=Path(ckpt) / "history.jsonl",
+        )  # fmt: skip
         sync(x.device)
         return (time.perf_counter() - start) / epochs
 
@@ -61,26 +64,26 @@ def sync(device: torch.device) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, help="a prepared mnist/fashion_mnist .npz (default: random images)")
-    p.add_argument("--arch", default=VaeClusterConfig.arch)
-    p.add_argument("--width", type=int, default=VaeClusterConfig.width)
-    p.add_argument("--batch-size", type=int, default=VaeClusterConfig.batch_size)
+    p.add_argument("--arch", default=VaeClusterConfig().arch)
+    p.add_argument("--width", type=int, default=VaeClusterConfig().width)
+    p.add_argument("--batch-size", type=int, default=VaeClusterConfig().batch_size)
     p.add_argument("--epochs", type=int, default=3, help="epochs per timed round")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--train-size", type=int, default=60000)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default="cpu")
     args = p.parse_args()
-    logging.basicConfig(level=logging.WARNING)  # fit() still formats its per-epoch lines; they are not shown
+    logging.basicConfig(level=logging.WARNING)  # the engine still formats its per-epoch lines; they are not shown
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    cfg = dataclasses.replace(VaeClusterConfig(), arch=args.arch, width=args.width, batch_size=args.batch_size)
+    cfg = VaeClusterConfig(arch=args.arch, width=args.width, batch_size=args.batch_size)
     if args.data:
         with np.load(args.data) as f:
             images = f["x_train"][: args.train_size]
     else:
         images = np.random.default_rng(0).integers(0, 256, (args.train_size, 28, 28), dtype=np.uint8)
     x = images_to_tensor(images, device)
-    loops = {"bare PyTorch loop": bare_loop, "kx pipeline loop (fit)": kx_loop}
+    loops = {"bare PyTorch loop": bare_loop, "kx engine (core.engine.fit)": kx_loop}
     times: dict[str, list[float]] = {name: [] for name in loops}
     for _ in range(args.rounds):
         for name, loop in loops.items():
@@ -96,7 +99,7 @@ def main() -> None:
     for name, samples in times.items():
         s = statistics.median(samples)
         print(f"{name:<26s} {s:9.2f} {len(x) / s:10.0f} {s / bare:8.3f}")
-    overhead = statistics.median(times["kx pipeline loop (fit)"]) / bare - 1
+    overhead = statistics.median(times["kx engine (core.engine.fit)"]) / bare - 1
     print(f"pipeline overhead: {overhead:+.1%} (target: within 10%)")
 
 

@@ -57,6 +57,13 @@ def snakemake(workdir: Path, *args: str, pythonpath: Path | None = None, data_di
     )
 
 
+def job_blocks(dry_run_stdout: str) -> list[str]:
+    """The text of each planned job of a `snakemake -n`, from its `rule NAME:` line to the next one."""
+    import re
+
+    return [b for b in re.split(r"\n(?=(?:local)?rule \w+:)", dry_run_stdout) if re.match(r"(?:local)?rule \w+:", b)]
+
+
 def planned_outputs(dry_run_stdout: str) -> list[str]:
     """The output paths of the jobs a `snakemake -n` would run."""
     return [
@@ -68,25 +75,35 @@ def planned_outputs(dry_run_stdout: str) -> list[str]:
 
 
 TOY = '''
-"""A throwaway kx plugin, installed from a wheel by the tests: an augment stage, a checkpointing train stage."""
+"""A throwaway kx plugin (contract v2), installed from a wheel by the tests: an augment stage, a checkpointing
+train stage, and an artefact built once per seed and read by the train stage of all three variants."""
 import logging
 import os
 import time
-from dataclasses import dataclass
 
-from kx_tasks.checkpoints import load_latest, save
-from kx_tasks.claims import AtLeast, Claim
-from kx_tasks.progress import Progress
-from kx_tasks.registry import TaskSpec
+from pydantic import Field
+
+from kx_tasks.core.checkpoints import load_latest, save
+from kx_tasks.core.claims import AtLeast, Claim
+from kx_tasks.core.params import Params
+from kx_tasks.core.progress import Progress
+from kx_tasks.core.registry import Artefact, Resources, Stage, Task
 
 log = logging.getLogger("kx")
 
 
-@dataclass(frozen=True)
-class ToyConfig:
-    scale: float = 2.0  # augment writes seed * scale
-    steps: int = 3  # train adds 1 + 2 + ... + steps, one checkpoint per step
-    step_s: float = 0.0  # seconds per step, so tests can interrupt training
+class ToyParams(Params):
+    scale: float = Field(2.0, description="augment writes seed * scale")
+    steps: int = Field(3, ge=1, description="train adds 1 + 2 + ... + steps, one checkpoint per step")
+    step_s: float = Field(0.0, ge=0, description="seconds per step, so tests can interrupt training")
+
+
+class BaseParams(Params):
+    offset: float = Field(100.0, description="the artefact's value is offset + seed")
+
+
+def build_base(run, inputs, out_dir):
+    (out_dir / "base.txt").write_text(str(run.params.offset + run.seed))
 
 
 def augment(run, inputs, out_dir):
@@ -108,35 +125,67 @@ def train(run, inputs, out_dir):
         save({"total": total}, inputs["checkpoints"], step)
         progress.update(1)
     (out_dir / "v.txt").write_text(str(total))
+    (out_dir / "base.txt").write_text((inputs["toy_base"] / "base.txt").read_text())
 
 
 def evaluate(run, inputs, out_dir):
-    return {"value": float((inputs["train"] / "v.txt").read_text())}
+    return {"value": float((inputs["train"] / "v.txt").read_text()),
+            "base": float((inputs["train"] / "base.txt").read_text())}
 
 
-TASK = TaskSpec(
+BASE = Artefact(name="toy_base", summary="a number per seed, read by every toy variant", build="kx_toy:build_base",
+                params=BaseParams)
+
+TASK = Task(
     name="toy",
     summary="a throwaway plugin from another distribution",
     post_url="https://example.org/toy",
-    variants=("plain",),
-    config=ToyConfig,
-    augment=augment,
-    train=train,
-    evaluate=evaluate,
+    variants=("plain", "twin", "triplet"),
+    params=ToyParams,
+    stages={
+        "augment": Stage("kx_toy:augment"),
+        "train": Stage("kx_toy:train", Resources(gpu=True), artefacts=("toy_base",)),
+        "evaluate": Stage("kx_toy:evaluate"),
+    },
     claims=(Claim("toy.value", "the value is at least 1", "value", AtLeast(1.0, every_seed=True)),),
 )
 '''
 
+# The same plugin written to task contract v1 (kx 0.1): it must fail with a message saying what to change.
+TOY_V1 = """
+from dataclasses import dataclass
 
-def build_wheel(dest: Path) -> Path:
+from kx_tasks.registry import TaskSpec
+
+
+@dataclass(frozen=True)
+class Config:
+    steps: int = 3
+
+
+def train(run, inputs, out_dir):
+    pass
+
+
+def evaluate(run, inputs, out_dir):
+    return {"value": 1.0}
+
+
+TASK = TaskSpec(name="toy", summary="v1", post_url="u", variants=("plain",), config=Config, train=train,
+                evaluate=evaluate)
+"""
+
+
+def build_wheel(dest: Path, source: str = TOY) -> Path:
     """A real wheel (dist-info with entry_points.txt and a RECORD), written by hand: no build backend needed."""
+    artefacts = "[kx_tasks.artefacts]\ntoy_base = kx_toy:BASE\n" if "Artefact(" in source else ""
     files = {
-        "kx_toy/__init__.py": TOY,
+        "kx_toy/__init__.py": source,
         "kx_toy-0.1.dist-info/METADATA": "Metadata-Version: 2.1\nName: kx-toy\nVersion: 0.1\n",
         "kx_toy-0.1.dist-info/WHEEL": (
             "Wheel-Version: 1.0\nGenerator: kx-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
         ),
-        "kx_toy-0.1.dist-info/entry_points.txt": "[kx_tasks.tasks]\ntoy = kx_toy:TASK\n",
+        "kx_toy-0.1.dist-info/entry_points.txt": "[kx_tasks.tasks]\ntoy = kx_toy:TASK\n" + artefacts,
     }
     record = []
     for name, text in files.items():
@@ -151,10 +200,10 @@ def build_wheel(dest: Path) -> Path:
     return wheel
 
 
-def install_toy_plugin(tmp_path: Path) -> Path:
+def install_toy_plugin(tmp_path: Path, source: str = TOY) -> Path:
     """pip-install the toy wheel into a private target directory; returns it (for PYTHONPATH)."""
     target = tmp_path / "site"
-    wheel = build_wheel(tmp_path)
+    wheel = build_wheel(tmp_path, source)
     pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--target", str(target)]
     subprocess.run([*pip, str(wheel)], check=True, capture_output=True, timeout=300)
     return target

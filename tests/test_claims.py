@@ -1,6 +1,6 @@
 """Claim judges: thresholds on a t-interval, worst-case bounds, tolerances, paired comparisons."""
 
-from kx_tasks.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, AtLeast, AtMost, Beats, Summary, Within
+from kx_tasks.core.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, AtLeast, AtMost, Beats, Summary, Within
 
 
 def test_summary_interval():

@@ -4,7 +4,7 @@ import json
 
 from conftest import REPO
 
-from kx_tasks.cli import main
+from kx_tasks.core.cli import main
 
 
 def test_list_and_info(capsys):

@@ -10,17 +10,18 @@ from pathlib import Path
 import pytest
 from conftest import REPO, shared_data_dir
 
-from kx_tasks import data, runner, settings
-from kx_tasks.io import read_yaml
-from kx_tasks.registry import discover
+from kx_tasks.core import runner, settings
+from kx_tasks.core.io import read_yaml
+from kx_tasks.core.registry import Stage, discover
+from kx_tasks.shared import data
 
 TASKS = discover()
 SMOKE = read_yaml(REPO / "config" / "smoke.yaml")
 
 
-def smoke_run(name: str, seed: int = 0, variant: str | None = None) -> settings.Run:
+def smoke_run(name: str, seed: int = 0, variant: str | None = None, stage: str = "train") -> settings.Run:
     task = TASKS[name]
-    return settings.make_run(SMOKE, task, variant or task.variants[0], seed)
+    return settings.make_run(SMOKE, task, variant or task.variants[0], seed, stage)
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +30,12 @@ def prepared(tmp_path_factory) -> Path | None:
     return tmp_path_factory.mktemp("data") if shared_data_dir() is not None else None
 
 
-def dataset_inputs(task, prepared: Path | None) -> dict[str, Path]:
-    if task.datasets and prepared is None:
-        pytest.skip(f"task '{task.name}' reads {', '.join(task.datasets)}: needs a local dataset copy (KX_DATA_DIR)")
+def dataset_inputs(task, variant: str, prepared: Path | None) -> dict[str, Path]:
+    names = task.datasets_for(variant)
+    if names and prepared is None:
+        pytest.skip(f"task '{task.name}' reads {', '.join(names)}: needs a local dataset copy (KX_DATA_DIR)")
     inputs = {}
-    for name in task.datasets:
+    for name in names:
         path = prepared / f"{name}.npz"
         if not path.exists():
             data.prepare(data.DATASETS[name], path, shared_data_dir(), prepared / "downloads")
@@ -41,11 +43,13 @@ def dataset_inputs(task, prepared: Path | None) -> dict[str, Path]:
     return inputs
 
 
-def run_all_stages(name: str, run: settings.Run, out, prepared: Path | None) -> dict:
+def run_all_stages(name: str, seed: int, out, prepared: Path | None) -> dict:
     task = TASKS[name]
-    inputs, metrics = dataset_inputs(task, prepared), None
-    for stage in runner.stages_of(task):
+    variant = task.variants[0]
+    inputs, metrics = dataset_inputs(task, variant, prepared), None
+    for stage in task.stage_names():
         stage_dir = out / stage
+        run = smoke_run(name, seed, variant, stage)
         metrics = runner.run_stage(task, stage, run, inputs, stage_dir)
         inputs[stage] = stage_dir
     return metrics
@@ -54,44 +58,48 @@ def run_all_stages(name: str, run: settings.Run, out, prepared: Path | None) -> 
 @pytest.mark.parametrize("name", TASKS)
 def test_default_config_validates(name):
     task = TASKS[name]
-    params = settings.build_params(task.config, {}, f"tasks.{name}.params")
-    assert params == task.config()
+    params = settings.build_params(task.params, {}, f"tasks.{name}.params")
+    assert params == task.params()
     assert task.claims, f"task '{name}' checks no claims"
     assert len({c.id for c in task.claims}) == len(task.claims)
 
 
 @pytest.mark.parametrize("name", TASKS)
 def test_tiny_run_writes_outputs(name, tmp_path, prepared):
-    run = smoke_run(name)
-    metrics = run_all_stages(name, run, tmp_path, prepared)
-    for stage in runner.stages_of(TASKS[name]):
+    metrics = run_all_stages(name, 0, tmp_path, prepared)
+    for stage in TASKS[name].stage_names():
         for f in ("config.yaml", "run.json"):
             assert (tmp_path / stage / f).is_file(), f"{stage}/{f}"
     record = json.loads((tmp_path / "evaluate" / "run.json").read_text())
-    assert record["seed"] == 0 and record["config_hash"] == run.config_hash()
+    assert record["seed"] == 0 and record["config_hash"] == smoke_run(name, 0, stage="evaluate").config_hash()
     assert {"torch", "numpy", "python"} <= set(record["versions"]) and record["wall_time_s"] > 0
     assert json.loads((tmp_path / "evaluate" / "metrics.json").read_text()) == metrics
     for claim in TASKS[name].claims:
         assert claim.metric in metrics, f"claim {claim.id} reads '{claim.metric}', which evaluate() does not write"
+    figures = {p.stem for p in (tmp_path / "evaluate").glob("*.png")}
+    assert figures <= set(TASKS[name].figures), (
+        f"figures without a declared caption: {figures - set(TASKS[name].figures)}"
+    )
     assert not list(tmp_path.glob(".*.part")), "a stage left a temporary directory behind"
 
 
 @pytest.mark.parametrize("name", TASKS)
 def test_same_seed_same_bytes(name, tmp_path, prepared):
-    run_all_stages(name, smoke_run(name, seed=3), tmp_path / "a", prepared)
-    run_all_stages(name, smoke_run(name, seed=3), tmp_path / "b", prepared)
-    run_all_stages(name, smoke_run(name, seed=4), tmp_path / "c", prepared)
+    run_all_stages(name, 3, tmp_path / "a", prepared)
+    run_all_stages(name, 3, tmp_path / "b", prepared)
+    run_all_stages(name, 4, tmp_path / "c", prepared)
     a, b, c = ((tmp_path / d / "evaluate" / "metrics.json").read_bytes() for d in "abc")
     assert a == b
     assert a != c, "a different seed should change the measurements"
 
 
-def test_failed_stage_leaves_nothing_that_looks_complete(tmp_path):
-    def broken(run, inputs, out_dir):
-        (out_dir / "errors.csv").write_text("half")
-        raise RuntimeError("killed mid-stage")
+def broken(run, inputs, out_dir):
+    (out_dir / "errors.csv").write_text("half")
+    raise RuntimeError("killed mid-stage")
 
-    task = dataclasses.replace(TASKS["det"], train=broken)
+
+def test_failed_stage_leaves_nothing_that_looks_complete(tmp_path):
+    task = dataclasses.replace(TASKS["det"], stages={**TASKS["det"].stages, "train": Stage("test_contract:broken")})
     with pytest.raises(RuntimeError, match="mid-stage"):
         runner.run_stage(task, "train", smoke_run("det"), {}, tmp_path / "train")
     # Only the checkpoint directory, kept for a resumed rerun; no output directory, no temporary one.

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kx_tasks import data
-from kx_tasks.data import DataError, Dataset, Source
+from kx_tasks.shared import data
+from kx_tasks.shared.data import DataError, Dataset, Source, catalogue, formats
+from kx_tasks.shared.data.fetch import fetch
 
 
 def write_idx(path: Path, array: np.ndarray) -> Path:
@@ -41,20 +42,20 @@ def tiny_mnist(tmp_path) -> tuple[Dataset, Path]:
         "test_labels": np.arange(3),
     }
     files = {}
-    for role, fname in data.IDX_FILES.items():
+    for role, fname in catalogue.IDX_FILES.items():
         path = write_idx(folder / fname, arrays[role])
         files[role] = Source(fname, f"md5:{md5(path)}", (), f"tiny/{fname}")
-    return Dataset("tiny", files, data.build_idx_images), tmp_path / "local"
+    return Dataset("tiny", files, formats.build_idx_images), tmp_path / "local"
 
 
 def test_read_idx_roundtrip_and_bad_header(tmp_path):
     a = np.arange(24).reshape(2, 3, 4)
-    np.testing.assert_array_equal(data.read_idx(write_idx(tmp_path / "a.gz", a)), a)
+    np.testing.assert_array_equal(formats.read_idx(write_idx(tmp_path / "a.gz", a)), a)
     bad = tmp_path / "bad.gz"
     with gzip.open(bad, "wb") as f:
         f.write(bytes([0, 0, 0x08, 1]) + struct.pack(">I", 10) + b"abc")
     with pytest.raises(DataError, match=r"bad\.gz.*header says"):
-        data.read_idx(bad)
+        formats.read_idx(bad)
 
 
 def test_prepare_from_local_directory(tiny_mnist, tmp_path):
@@ -129,11 +130,11 @@ def test_download_falls_back_to_mirror_and_verifies(server, tmp_path):
     (root / "mirror" / "f.bin").write_bytes(payload)
     sha = hashlib.sha256(payload).hexdigest()
     src = Source("f.bin", f"sha256:{sha}", (f"{url}/official/f.bin", f"{url}/mirror/f.bin"), "x/f.bin")
-    path = data.fetch(src, None, tmp_path / "dl")
+    path = fetch(src, None, tmp_path / "dl")
     assert path.read_bytes() == payload
     # A second fetch uses the verified download without the network.
     (root / "mirror" / "f.bin").unlink()
-    assert data.fetch(src, None, tmp_path / "dl") == path
+    assert fetch(src, None, tmp_path / "dl") == path
 
 
 def test_download_resumes_a_partial_file(server, tmp_path):
@@ -144,7 +145,7 @@ def test_download_resumes_a_partial_file(server, tmp_path):
     dl.mkdir()
     (dl / "f.bin.part").write_bytes(payload[:30000])  # an interrupted earlier attempt
     src = Source("f.bin", f"md5:{hashlib.md5(payload).hexdigest()}", (f"{url}/f.bin",), "x/f.bin")
-    assert data.fetch(src, None, dl).read_bytes() == payload
+    assert fetch(src, None, dl).read_bytes() == payload
     assert handler.ranges == ["bytes=30000-"]
 
 
@@ -153,7 +154,7 @@ def test_corrupt_download_is_rejected_and_not_kept(server, tmp_path):
     (root / "f.bin").write_bytes(b"not what was published")
     src = Source("f.bin", "md5:" + "0" * 32, (f"{url}/f.bin",), "x/f.bin")
     with pytest.raises(DataError, match=r"could not get f\.bin.*expected 0{32}, actual [0-9a-f]{32}"):
-        data.fetch(src, None, tmp_path / "dl")
+        fetch(src, None, tmp_path / "dl")
     assert not (tmp_path / "dl" / "f.bin").exists()
 
 
@@ -161,7 +162,7 @@ def test_missing_everywhere_names_the_local_path(tmp_path):
     src = Source("f.bin", "md5:" + "0" * 32, (), "sub/f.bin")
     (tmp_path / "local").mkdir()
     with pytest.raises(DataError, match=r"local/sub/f\.bin is missing"):
-        data.fetch(src, tmp_path / "local", tmp_path / "dl")
+        fetch(src, tmp_path / "local", tmp_path / "dl")
 
 
 def test_catalogue_is_complete():

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from kx_tasks import gpus
+from kx_tasks.core import gpus
 
 HOLD = """
 import json, sys, time
-from kx_tasks import gpus
+from kx_tasks.core import gpus
 with gpus.claim(1, poll_s=0.05) as ids:
     print(json.dumps({"ids": ids, "env": __import__("os").environ["CUDA_VISIBLE_DEVICES"]}), flush=True)
     time.sleep(float(sys.argv[1]))

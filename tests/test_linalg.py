@@ -1,11 +1,11 @@
-"""kx_tasks.linalg: the volume of a non-square matrix, against independent computations."""
+"""kx_tasks.shared.linalg: the volume of a non-square matrix, against independent computations."""
 
 import math
 
 import pytest
 import torch
 
-from kx_tasks.linalg import log_volume, volume, volume_cauchy_binet, volume_gram, volume_svd
+from kx_tasks.shared.linalg import log_volume, volume, volume_cauchy_binet, volume_gram, volume_svd
 
 torch.manual_seed(0)
 

@@ -23,7 +23,7 @@ BASE = {
     "datasets": [],
     "tasks": {
         "det": {"variants": ["float64"], "params": {"shapes": [[3, 1], [4, 4]], "log10_conds": [0, 6], "samples": 2}},
-        "toy": {"params": {"steps": 3}},
+        "toy": {"variants": ["plain"], "params": {"steps": 3}},
         "gillespie": {"enabled": False},
         "vae_cluster": {"enabled": False},
     },

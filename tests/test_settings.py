@@ -1,23 +1,34 @@
-"""Config checks that depend on the installed tasks: every message names the offending key."""
+"""Config checks that depend on the installed tasks: every message names the offending key, from the one
+declaration of each parameter (its pydantic model), then its JSON Schema."""
 
 import pytest
 
-from kx_tasks import settings
+from kx_tasks.core import params, settings
+from kx_tasks.core.registry import discover
+from kx_tasks.core.settings import ConfigError, build_params, check_config
 from kx_tasks.det.config import DetConfig
-from kx_tasks.registry import discover
-from kx_tasks.settings import ConfigError, build_params, check_config
+from kx_tasks.vae_cluster.config import VaeClusterConfig
 
 
 def test_unknown_parameter_is_named():
-    with pytest.raises(ConfigError, match=r"tasks\.det\.params\.sampels: not a parameter"):
+    with pytest.raises(ConfigError, match=r"tasks\.det\.params\.sampels: not a parameter of this task \(known: shapes"):
         build_params(DetConfig, {"sampels": 3}, "tasks.det.params")
 
 
 def test_wrong_type_is_named():
-    with pytest.raises(ConfigError, match=r"tasks\.det\.params\.samples: expected int, got 'ten'"):
+    with pytest.raises(ConfigError, match=r"tasks\.det\.params\.samples: must be a valid integer, got 'ten'"):
         build_params(DetConfig, {"samples": "ten"}, "tasks.det.params")
-    with pytest.raises(ConfigError, match=r"tasks\.det\.params\.shapes\[1\]: expected 2 items"):
+    with pytest.raises(ConfigError, match=r"tasks\.det\.params\.samples: must be a valid integer, got 2\.5"):
+        build_params(DetConfig, {"samples": 2.5}, "tasks.det.params")
+    with pytest.raises(ConfigError, match=r"tasks\.det\.params\.shapes\[1\]: Tuple should have at most 2 items"):
         build_params(DetConfig, {"shapes": [[3, 1], [3, 2, 1]]}, "tasks.det.params")
+
+
+def test_bounds_are_named_with_the_value():
+    with pytest.raises(ConfigError, match=r"^tasks\.vae_cluster\.params\.lr: must be > 0, got -1$"):
+        build_params(VaeClusterConfig, {"lr": -1}, "tasks.vae_cluster.params")
+    with pytest.raises(ConfigError, match=r"tasks\.vae_cluster\.params\.arch: must be 'mlp' or 'conv', got 'resnet'"):
+        build_params(VaeClusterConfig, {"arch": "resnet"}, "tasks.vae_cluster.params")
 
 
 def test_semantic_check_is_named():
@@ -28,6 +39,17 @@ def test_semantic_check_is_named():
 def test_values_are_typed():
     p = build_params(DetConfig, {"shapes": [[3, 1]], "log10_conds": [0, 2]}, "x")
     assert p.shapes == ((3, 1),) and p.log10_conds == (0, 2)
+    assert build_params(VaeClusterConfig, {"lr": 1}, "x").lr == 1.0  # an int where a float is asked is fine
+
+
+def test_json_schema_is_the_same_source():
+    schema = params.json_schema(VaeClusterConfig)
+    assert schema["properties"]["lr"]["exclusiveMinimum"] == 0 and schema["additionalProperties"] is False
+    assert schema["properties"]["arch"]["enum"] == ["mlp", "conv"]
+    with pytest.raises(ConfigError, match=r"tasks\.vae_cluster\.params\.lr: -1 is less than or equal"):
+        params.check_schema(schema, {"lr": -1}, "tasks.vae_cluster.params")
+    rows = {r["key"]: r for r in params.rows(VaeClusterConfig)}
+    assert rows["lr"]["bounds"] == "> 0" and rows["lr"]["default"] == "`0.003`" and "Adam" in rows["lr"]["meaning"]
 
 
 def test_unknown_task_and_variant():
@@ -38,6 +60,8 @@ def test_unknown_task_and_variant():
         check_config({"tasks": {"det": {"variants": ["float16"]}}}, tasks)
     with pytest.raises(ConfigError, match=r"datasets: unknown dataset 'cifar'"):
         check_config({"datasets": ["cifar"]}, tasks)
+    with pytest.raises(ConfigError, match=r"artefacts\.nope: unknown artefact"):
+        check_config({"artefacts": {"nope": {}}}, tasks)
 
 
 def test_runs_expand_tasks_variants_seeds():
@@ -46,4 +70,17 @@ def test_runs_expand_tasks_variants_seeds():
     runs = [r for r in settings.runs(config, tasks) if r.task == "det"]
     assert [(r.variant, r.seed) for r in runs] == [("float32", 0), ("float32", 1)]
     assert not [r for r in settings.runs({"tasks": {"det": {"enabled": False}}}, tasks) if r.task == "det"]
-    assert runs[0].config_hash() != runs[1].config_hash()
+    a, b = (settings.make_run(config, tasks["det"], "float32", s) for s in (0, 1))
+    assert a.config_hash() != b.config_hash()
+
+
+def test_one_gpu_decision_for_scheduler_and_stage():
+    det = discover()["det"]
+    cuda = {"device": "cuda"}
+    assert settings.gpu_count(cuda, settings.stage_resources(cuda, det, "train")) == 1
+    assert settings.gpu_count(cuda, settings.stage_resources(cuda, det, "evaluate")) == 0
+    assert settings.make_run(cuda, det, "float64", 0, "evaluate").device == "cpu"
+    assert settings.make_run(cuda, det, "float64", 0, "train").device == "cuda"
+    assert settings.gpu_count({"device": "cpu"}, settings.stage_resources(cuda, det, "train")) == 0
+    threads = {"tasks": {"det": {"threads": 3}}}
+    assert settings.stage_resources(threads, det, "evaluate").threads == 3

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import shared_data_dir
-from helpers import BIN, copy_workflow, env, install_toy_plugin, snakemake
+from helpers import BIN, copy_workflow, env, install_toy_plugin, job_blocks, snakemake
 
 
 @pytest.fixture
@@ -64,7 +64,10 @@ def test_smoke_pipeline_report_and_noop_rerun(workdir):
     assert r.returncode == 0, r.stderr[-3000:]
     results = workdir / "results"
     html = (results / "report" / "index.html").read_text()
-    assert "id='det'" in html and "det.square" in html and "data:image/png;base64," in html
+    det_page = (results / "report" / "det.html").read_text()
+    assert 'id="det"' in html and "det.square" in html and 'href="det.html"' in html
+    assert "data:image/png;base64," in det_page and "data:image/png" not in html, "figures live on the task pages"
+    assert "#### det: claims" in (results / "report" / "summary.md").read_text()
     claims = pd.read_csv(results / "report" / "claims.csv")
     det = claims[claims.task == "det"]
     assert set(det.variant) == {"float64", "float32"} and (det.n == 2).all()
@@ -88,7 +91,7 @@ def test_smoke_pipeline_report_and_noop_rerun(workdir):
         eval_dir = results / "runs" / "vae_cluster" / "mnist" / "seed0" / "eval"
         for f in ("clusters.png", "samples.png", "confusion.png", "volume_line.png", "metrics.json"):
             assert (eval_dir / f).is_file(), f
-        assert "clustering of the test set" in html
+        assert "clustering of the test set" in (results / "report" / "vae_cluster.html").read_text()
     again = snakemake(workdir, "--cores", "2", "--configfile", *configs, data_dir=data_dir)
     assert again.returncode == 0
     assert "Nothing to be done" in again.stdout + again.stderr
@@ -105,6 +108,11 @@ def test_separately_installed_plugin_joins_list_and_dag(workdir, tmp_path):
     dry = snakemake(workdir, "-n", "--configfile", "config/smoke.yaml", pythonpath=target)
     assert dry.returncode == 0, dry.stderr
     assert "results/runs/toy/plain/seed0/augment" in dry.stdout
+    # One artefact job per seed feeds the train jobs of all three variants of that seed.
+    stats = dict(line.split() for line in dry.stdout.split("Job stats:")[1].splitlines()[3:] if len(line.split()) == 2)
+    assert stats["artefact"] == "2", stats  # smoke.yaml: seeds 0 and 1
+    blocks = [b for b in job_blocks(dry.stdout) if b.startswith("rule train:") and "runs/toy/" in b]
+    assert len(blocks) == 6 and all("results/artefacts/toy_base/seed" in b for b in blocks)
 
     only_toy = {
         "tasks": {"det": {"enabled": False}, "gillespie": {"enabled": False}, "vae_cluster": {"enabled": False}}
@@ -113,16 +121,26 @@ def test_separately_installed_plugin_joins_list_and_dag(workdir, tmp_path):
     r = snakemake(workdir, "--cores", "2", "--configfile", "config/smoke.yaml", "toy.yaml", pythonpath=target)
     assert r.returncode == 0, r.stderr[-3000:]
     claims = pd.read_csv(workdir / "results" / "report" / "claims.csv")
-    assert claims.claim.tolist() == ["toy.value"] and claims.verdict.tolist() == ["reproduced"]
-    assert "id='toy'" in (workdir / "results" / "report" / "index.html").read_text()
+    assert set(claims.claim) == {"toy.value"} and (claims.verdict == "reproduced").all() and len(claims) == 3
+    assert 'id="toy"' in (workdir / "results" / "report" / "index.html").read_text()
+    summary = pd.read_csv(workdir / "results" / "report" / "summary.csv")
+    base = summary[summary.metric == "base"].set_index(["variant", "seed"]).value
+    assert base.to_dict() == {(v, s): 100.0 + s for v in ("plain", "triplet", "twin") for s in (0, 1)}
+    built = sorted(p.relative_to(workdir).as_posix() for p in (workdir / "results" / "artefacts").glob("*/*"))
+    assert built == ["results/artefacts/toy_base/seed0", "results/artefacts/toy_base/seed1"]
 
 
-def test_slurm_profile_requests_gpus_for_gpu_rules(workdir):
+def test_slurm_profile_requests_gpus_per_stage(workdir):
     r = snakemake(workdir, "--profile", "profiles/slurm", "-n", "--configfile", "config/paper.yaml")
     assert r.returncode == 0, r.stderr
-    blocks = r.stdout.split("\n\n")
-    gpu_rules = {b.split("rule ")[1].split(":")[0] for b in blocks if "rule " in b and "gpu=1" in b}
-    assert gpu_rules == {"train", "evaluate"}
+    blocks = job_blocks(r.stdout)
+
+    def asks_gpu(rule: str, task: str) -> set[bool]:
+        return {"gpu=1" in b for b in blocks if b.startswith(f"rule {rule}:") and f"output: results/runs/{task}/" in b}
+
+    assert asks_gpu("train", "det") == {True} and asks_gpu("evaluate", "det") == {False}  # CPU-only evaluate
+    assert asks_gpu("train", "vae_cluster") == asks_gpu("evaluate", "vae_cluster") == {True}
+    assert asks_gpu("train", "gillespie") == asks_gpu("evaluate", "gillespie") == {False}
     cpu_only = [b for b in blocks if "rule prepare_data:" in b or "rule report:" in b]
     assert cpu_only and all("gpu=1" not in b for b in cpu_only)
     # The default config computes on the CPU, so nothing asks for a GPU.

@@ -5,10 +5,9 @@ References:
 - Su Jianlin, "Rethinking the determinant of non-square matrices" (非方阵的行列式), Scientific Spaces.
 """
 
-from kx_tasks.claims import AtLeast, AtMost, Claim
+from kx_tasks.core.claims import AtLeast, AtMost, Claim
+from kx_tasks.core.registry import Resources, Stage, Task
 from kx_tasks.det.config import DetConfig
-from kx_tasks.det.run import evaluate, report_tables, train
-from kx_tasks.registry import Resources, TaskSpec
 
 POST_URL = "https://kexue.fm/search/非方阵的行列式/"
 
@@ -60,16 +59,22 @@ CLAIMS = (
     ),
 )
 
-TASK = TaskSpec(
+TASK = Task(
     name="det",
     summary="Non-square determinant sqrt(det(BᵀB)): definition checks and accuracy of 4 methods up to κ=1e12",
     post_url=POST_URL,
     variants=("float64", "float32"),
-    config=DetConfig,
-    train=train,
-    evaluate=evaluate,
-    # gpu=True: with device cuda the batched QR/SVD/LU run on the GPU (cuSOLVER); the mpmath reference stays on CPU.
-    resources=Resources(threads=1, mem_mb=1000, runtime=20, gpu=True),
+    params=DetConfig,
+    stages={
+        # With device cuda the batched QR/SVD/LU of the sweep run on the GPU (cuSOLVER); the mpmath reference and
+        # the whole evaluate stage (pandas, one figure) stay on the CPU.
+        "train": Stage("kx_tasks.det.run:train", Resources(threads=1, mem_mb=1000, runtime=20, gpu=True)),
+        "evaluate": Stage("kx_tasks.det.run:evaluate", Resources(threads=1, mem_mb=1000, runtime=10)),
+    },
     claims=CLAIMS,
-    report_tables=report_tables,
+    figures={
+        "relative_error": "Relative error of four ways to compute sqrt(det(BᵀB)) against the mpmath reference, by "
+        "condition number (median and quartiles over shapes and samples); κε and κ²ε for scale.",
+    },
+    report_tables="kx_tasks.det.tables:report_tables",
 )

@@ -1,47 +1,44 @@
-"""Parameters of the `det` task (one frozen dataclass, defaults = the default CPU run)."""
+"""Parameters of the `det` task, declared once (defaults = the default CPU run)."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+
+from pydantic import Field, model_validator
+
+from kx_tasks.core.params import Params
+
+SHAPES = ((3, 1), (3, 2), (5, 2), (5, 3), (8, 4), (8, 8), (10, 5), (16, 8), (64, 8))
 
 
-@dataclass(frozen=True)
-class DetConfig:
-    # Matrix shapes (n rows, k columns) with n >= k; k = 1 and k = 2 are the post's worked cases (a vector's
-    # length, a parallelogram's area); (8, 8) is square, where the definition must give |det B|.
-    shapes: tuple[tuple[int, int], ...] = (
-        (3, 1),
-        (3, 2),
-        (5, 2),
-        (5, 3),
-        (8, 4),
-        (8, 8),
-        (10, 5),
-        (16, 8),
-        (64, 8),
+class DetConfig(Params):
+    shapes: tuple[tuple[int, int], ...] = Field(
+        SHAPES,
+        min_length=1,
+        description="matrix shapes [n, k] with 1 ≤ k ≤ n; k = 1, 2 are the post's worked cases (a vector's length, "
+        "a parallelogram's area), n = k the square case",
     )
-    # Condition numbers κ = 10^c of the generated matrices; 1e12 is where the Gram route has long failed in float64.
-    log10_conds: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
-    # Random matrices per (shape, κ); the statistics are medians and maxima over these.
-    samples: int = 10
-    # Cauchy–Binet sums C(n, k) squared minors; only shapes with at most this many are computed.
-    max_minors: int = 2000
-    # Decimal digits of the mpmath reference; it loses log10(κ²) = 24 of them at κ = 1e12, leaving 26.
-    digits: int = 50
+    log10_conds: tuple[int, ...] = Field(
+        tuple(range(13)), min_length=1, description="condition numbers κ = 10^c of the generated matrices (c ≥ 0)"
+    )
+    samples: int = Field(10, ge=1, description="random matrices per (shape, κ); statistics are medians and maxima")
+    max_minors: int = Field(2000, ge=1, description="Cauchy–Binet is computed only where C(n, k) ≤ this")
+    digits: int = Field(
+        50, ge=1, description="decimal digits of the mpmath reference; must be ≥ 2·max(log10_conds) + 25"
+    )
 
-    def check(self) -> None:
+    @model_validator(mode="after")
+    def _consistent(self):
         for n, k in self.shapes:
             if not 1 <= k <= n:
                 raise ValueError(f"shapes: ({n}, {k}) needs 1 <= k <= n")
-        if self.samples < 1:
-            raise ValueError(f"samples: must be >= 1, got {self.samples}")
         if any(c < 0 for c in self.log10_conds):
             raise ValueError("log10_conds: condition numbers are >= 1, so exponents must be >= 0")
         # The reference loses about log10(κ²) digits; keep 25 beyond that for the claims' 1e-20 tolerance.
         need = 2 * max(self.log10_conds) + 25
         if self.digits < need:
             raise ValueError(f"digits: {self.digits} is too few for κ up to 1e{max(self.log10_conds)} (need {need})")
+        return self
 
     @property
     def minors_ok(self):

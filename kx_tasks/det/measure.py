@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from kx_tasks.core.progress import Progress
 from kx_tasks.det.config import DetConfig
-from kx_tasks.linalg import METHODS, volume
-from kx_tasks.progress import Progress
+from kx_tasks.shared.linalg import METHODS, volume
 
 log = logging.getLogger("kx")
 

@@ -8,23 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
+from kx_tasks.core.settings import Run
+from kx_tasks.det.figures import plot_errors
 from kx_tasks.det.measure import sweep
-from kx_tasks.plotting import new_figure, save_figure
-from kx_tasks.settings import Run
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
-COLORS = {"gram": "tab:red", "qr": "tab:blue", "svd": "tab:green", "cauchy_binet": "tab:purple"}
-STYLES = {"gram": "o-", "qr": "s-", "svd": "^--", "cauchy_binet": "D:"}
-LABELS = {
-    "gram": "sqrt(det(BᵀB))",
-    "qr": "QR: ∏|r_ii| (kx volume)",
-    "svd": "SVD: ∏σ_i",
-    "cauchy_binet": "Cauchy–Binet",
-}
 
 
 def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
@@ -65,64 +56,3 @@ def evaluate(run: Run, inputs: dict[str, Path], out_dir: Path) -> dict[str, floa
 
 def shapes_with(method: str, errors: pd.DataFrame) -> pd.MultiIndex:
     return pd.MultiIndex.from_frame(errors.loc[errors.method == method, ["n", "k"]].drop_duplicates())
-
-
-def plot_errors(errors: pd.DataFrame, run: Run, path: Path) -> None:
-    eps = float(torch.finfo(DTYPES[run.variant]).eps)
-    fig, axes = new_figure(width=6.4, height=4.4)
-    ax = axes[0, 0]
-    for method, rows in errors.groupby("method"):
-        q = rows.groupby("log10_cond")["relerr"].quantile([0.25, 0.5, 0.75]).unstack()
-        kappa = 10.0 ** q.index.to_numpy()
-        ax.plot(
-            kappa,
-            q[0.5].clip(lower=eps / 10),
-            STYLES[method],
-            ms=4,
-            mfc="none",
-            color=COLORS[method],
-            label=LABELS[method],
-        )
-        ax.fill_between(
-            kappa,
-            q[0.25].clip(lower=eps / 10),
-            q[0.75].clip(lower=eps / 10),
-            color=COLORS[method],
-            alpha=0.15,
-        )
-    kappa = 10.0 ** np.asarray(sorted(errors["log10_cond"].unique()), dtype=float)
-    ax.plot(kappa, np.minimum(kappa * eps, 1), "k--", lw=0.8, label="κ ε")
-    ax.plot(kappa, np.minimum(kappa**2 * eps, 1), "k:", lw=0.8, label="κ² ε")
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="condition number κ (nominal)",
-        ylabel="relative error (median, IQR)",
-        title=f"volume of an n×k matrix in {run.variant}, seed {run.seed}",
-    )
-    ax.legend(fontsize=7, loc="upper left")
-    ax.grid(alpha=0.3)
-    save_figure(
-        fig,
-        path,
-        f"Relative error of four ways to compute sqrt(det(BᵀB)) against a {run.params.digits}-digit "
-        f"mpmath reference, {run.variant}; capped at 1 (no correct digit). Cauchy–Binet covers only the shapes "
-        f"with C(n,k) ≤ {run.params.max_minors}, the other methods all shapes.",
-    )
-
-
-SUBSETS = {"all": "all shapes (Cauchy–Binet: small shapes only)", "small": "shapes with C(n,k) ≤ max_minors"}
-
-
-def report_tables(metrics: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Median relative error by κ (rows) and method (columns), mean over seeds, per variant and shape subset."""
-    rows = metrics[metrics.metric.str.startswith("relerr_median_")].copy()
-    parts = rows.metric.str.split(".", expand=True)
-    rows["subset"] = parts[0].str.removeprefix("relerr_median_")
-    rows["method"], rows["kappa"] = parts[1], parts[2].str.replace("cond", "κ=", regex=False)
-    tables = {}
-    for (variant, subset), part in rows.groupby(["variant", "subset"]):
-        table = part.pivot_table(index="kappa", columns="method", values="value", aggfunc="mean")
-        table = table[[m for m in LABELS if m in table.columns]].map(lambda v: f"{v:.1e}")
-        tables[f"median relative error, {variant}, {SUBSETS[subset]} (mean over seeds)"] = table
-    return tables

@@ -6,10 +6,9 @@ References:
 - D. T. Gillespie, J. Phys. Chem. 81, 2340 (1977).
 """
 
-from kx_tasks.claims import Beats, Claim, Within
+from kx_tasks.core.claims import Beats, Claim, Within
+from kx_tasks.core.registry import Resources, Stage, Task
 from kx_tasks.gillespie.config import GillespieConfig
-from kx_tasks.gillespie.run import evaluate, report_tables, train
-from kx_tasks.registry import Resources, TaskSpec
 
 POST = ("direct.gene_expression",)
 
@@ -46,7 +45,7 @@ CLAIMS = (
     ),
 )
 
-TASK = TaskSpec(
+TASK = Task(
     name="gillespie",
     summary="Exact SSA of chemical master equations: the post's gene-expression model, validated",
     post_url="https://kexue.fm/archives/5607",
@@ -58,10 +57,17 @@ TASK = TaskSpec(
         "direct.dimerisation",
         "direct.toggle_switch",
     ),
-    config=GillespieConfig,
-    train=train,
-    evaluate=evaluate,
-    resources=Resources(threads=2, mem_mb=2000, runtime=30),
+    params=GillespieConfig,
+    stages={
+        # numba's parallel SSA over trajectories uses both threads; evaluate (moments, FSP, figures) is serial.
+        "train": Stage("kx_tasks.gillespie.run:train", Resources(threads=2, mem_mb=2000, runtime=30)),
+        "evaluate": Stage("kx_tasks.gillespie.run:evaluate", Resources(threads=2, mem_mb=2000, runtime=30)),
+    },
     claims=CLAIMS,
-    report_tables=report_tables,
+    figures={
+        "trajectory": "One exact SSA trajectory of the variant's network, every event drawn.",
+        "stationary_histogram": "Stationary distribution of the last species: time-weighted vs event-weighted "
+        "(the post's) histogram of one long trajectory, and the exact master-equation solution.",
+    },
+    report_tables="kx_tasks.gillespie.tables:report_tables",
 )

@@ -1,31 +1,34 @@
-"""Parameters of the `gillespie` task (one frozen dataclass, defaults = the default CPU run)."""
+"""Parameters of the `gillespie` task, declared once (defaults = the default CPU run)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pydantic import Field, model_validator
+
+from kx_tasks.core.params import Params
 
 
-@dataclass(frozen=True)
-class GillespieConfig:
-    # Independent trajectories of the ensemble; stationary statistics pool them.
-    n_trajectories: int = 2000
-    # Simulated time of the ensemble (the post's model relaxes on a time scale of 1).
-    t_end: float = 100.0
-    # Recorded time points on [0, t_end].
-    n_times: int = 1001
-    # Samples for stationary moments are taken from burn_in on, every `spacing` time units (≫ the relaxation
-    # time, so samples of one trajectory are independent to ~e^-spacing).
-    burn_in: float = 20.0
-    spacing: float = 10.0
-    # Length of the single event-level trajectory behind the histograms and the trajectory plot.
-    event_t_end: float = 2000.0
-    # Finite-state-projection box for the exact distribution (per species, networks of <= 2 species only).
-    fsp_max_count: int = 200
+class GillespieConfig(Params):
+    n_trajectories: int = Field(2000, ge=2, description="independent trajectories of the ensemble")
+    t_end: float = Field(
+        100.0, gt=0, description="simulated time of the ensemble (the post's model relaxes on a time scale of 1)"
+    )
+    n_times: int = Field(1001, ge=2, description="recorded time points on [0, t_end]")
+    burn_in: float = Field(20.0, ge=0, description="stationary samples are taken from here on …")
+    spacing: float = Field(
+        10.0, gt=0, description="… every `spacing` time units (≫ the relaxation time, so samples are independent)"
+    )
+    event_t_end: float = Field(
+        2000.0, gt=0, description="length of the single event-level trajectory behind the histograms and the "
+        "trajectory plot"
+    )  # fmt: skip
+    fsp_max_count: int = Field(
+        200, ge=1, description="cap of the finite-state-projection box (exact distribution; networks of ≤ 2 species)"
+    )
 
-    def check(self) -> None:
-        if self.n_trajectories < 2 or self.n_times < 2:
-            raise ValueError("n_trajectories and n_times must be >= 2")
-        if not 0 <= self.burn_in < self.t_end or self.spacing <= 0:
-            raise ValueError(f"need 0 <= burn_in < t_end and spacing > 0 (burn_in={self.burn_in}, t_end={self.t_end})")
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.burn_in >= self.t_end:
+            raise ValueError(f"burn_in: must be < t_end ({self.burn_in} >= {self.t_end})")
         if self.event_t_end <= self.burn_in:
-            raise ValueError(f"event_t_end ({self.event_t_end}) must exceed burn_in ({self.burn_in})")
+            raise ValueError(f"event_t_end: must exceed burn_in ({self.event_t_end} <= {self.burn_in})")
+        return self

@@ -8,22 +8,16 @@ from pathlib import Path
 
 import numpy as np
 
+from kx_tasks.core.settings import Run
 from kx_tasks.gillespie.config import GillespieConfig
+from kx_tasks.gillespie.figures import parse_variant, plot_histograms, plot_trajectory
 from kx_tasks.gillespie.fsp import marginal, stationary_distribution, tail_mass
 from kx_tasks.gillespie.network import Network
 from kx_tasks.gillespie.ssa import event_histogram, event_trajectory, simulate, stationary_histogram
-from kx_tasks.plotting import new_figure, save_figure
-from kx_tasks.settings import Run
+from kx_tasks.gillespie.tables import EXACT
 
 log = logging.getLogger("kx")
 NETWORKS = Path(__file__).parent / "networks"
-# Exact stationary moments of the post's model (m ~ Poisson(20); n from the linear-noise/moment equations).
-EXACT = {"gene_expression": {"mean.m": 20.0, "var.m": 20.0, "mean.n": 50.0, "var.n": 112.5, "cov.m.n": 25.0}}
-
-
-def parse_variant(variant: str) -> tuple[str, str]:
-    method, _, network = variant.partition(".")
-    return method, network
 
 
 def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
@@ -110,60 +104,3 @@ def evaluate(run: Run, inputs: dict[str, Path], out_dir: Path) -> dict[str, floa
     plot_trajectory(events, net, run, out_dir / "trajectory.png")
     plot_histograms(timed, counted, exact, net, run, out_dir / "stationary_histogram.png")
     return {k: float(v) for k, v in metrics.items()}
-
-
-def report_tables(metrics) -> dict:
-    """Stationary moments (mean ± std over seeds) per variant, beside the exact values where known."""
-
-    rows = metrics[metrics.metric.str.match(r"^(mean|var|fano|cov|tv_time_vs_event|tv_time_vs_exact)\.")]
-    table = rows.groupby(["metric", "variant"])["value"].agg(["mean", "std"]).reset_index()
-    table["value"] = [f"{m:.4g} ± {s:.2g}" for m, s in zip(table["mean"], table["std"].fillna(0), strict=True)]
-    out = table.pivot(index="metric", columns="variant", values="value").fillna("–")
-    exact = {f"{k}": v for k, v in EXACT["gene_expression"].items()}
-    exact["fano.n"] = EXACT["gene_expression"]["var.n"] / EXACT["gene_expression"]["mean.n"]
-    exact["fano.m"] = 1.0
-    out.insert(0, "exact (post's model)", [f"{exact[m]:g}" if m in exact else "" for m in out.index])
-    return {"stationary moments (mean ± std over seeds; moments from the ensemble, TV from one long path)": out}
-
-
-def plot_trajectory(events, net: Network, run: Run, path: Path, t_max: float = 50.0) -> None:
-    fig, axes = new_figure(width=6.4, height=3.6)
-    ax = axes[0, 0]
-    keep = events["times"] <= t_max
-    for i, s in enumerate(net.species):
-        ax.step(events["times"][keep], events["states"][keep, i], where="post", lw=0.8, label=s)
-    ax.set(xlabel="time", ylabel="molecules", title=f"{run.variant}, seed {run.seed}: one trajectory")
-    ax.legend(fontsize=7)
-    save_figure(
-        fig,
-        path,
-        f"One exact SSA trajectory of the {parse_variant(run.variant)[1]} network, every event "
-        f"drawn (first {t_max:g} time units).",
-    )
-
-
-def plot_histograms(timed, counted, exact, net: Network, run: Run, path: Path) -> None:
-    last = len(net.species) - 1  # the post's figure: the last species (protein)
-    fig, axes = new_figure(width=6.4, height=3.8)
-    ax = axes[0, 0]
-    k = np.arange(len(timed[last]))
-    ax.bar(k, timed[last], width=1.0, alpha=0.45, label="time-weighted (stationary law)")
-    ax.step(
-        np.arange(len(counted[last])),
-        counted[last],
-        where="mid",
-        color="tab:red",
-        lw=1,
-        label="event-weighted (the post's histogram)",
-    )
-    if exact is not None:
-        ax.plot(np.arange(len(exact[last])), exact[last], "k-", lw=1, label="master equation (FSP)")
-    ax.set(xlabel=f"{net.species[last]} molecules", ylabel="probability", title=f"{run.variant}, seed {run.seed}")
-    ax.set_xlim(0, max(len(timed[last]), 10))
-    ax.legend(fontsize=7)
-    save_figure(
-        fig,
-        path,
-        f"Stationary distribution of {net.species[last]}: time-weighted vs event-weighted "
-        "histogram of one long trajectory, and the exact master-equation solution.",
-    )

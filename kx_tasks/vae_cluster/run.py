@@ -7,18 +7,17 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 from threadpoolctl import threadpool_limits
 
-from kx_tasks.data import load
-from kx_tasks.io import read_json, write_json
-from kx_tasks.metrics import clustering_scores, contingency, hungarian_match
-from kx_tasks.settings import Run
+from kx_tasks.core.io import read_jsonl
+from kx_tasks.core.settings import Run
+from kx_tasks.shared.clustering import clustering_scores, contingency, hungarian_match
+from kx_tasks.shared.data import load
 from kx_tasks.vae_cluster import figures
 from kx_tasks.vae_cluster.config import VaeClusterConfig
 from kx_tasks.vae_cluster.model import MODELS
-from kx_tasks.vae_cluster.train import fit, images_to_tensor
+from kx_tasks.vae_cluster.steps import images_to_tensor, train_model
 from kx_tasks.vae_cluster.volume import decoder_log_volume, line
 
 log = logging.getLogger("kx")
@@ -51,11 +50,10 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
     data = load(inputs[run.variant])
     x = data["x_train"][: cfg.train_size or None]
     x = images_to_tensor(x, run.torch_device)
-    summary = {}
     for name, epochs in trained_models(cfg):
         torch.manual_seed(run.seed)  # each model's initial weights depend on the seed only
         model = MODELS[name](cfg).to(run.torch_device)
-        history = fit(
+        train_model(
             model,
             x,
             epochs=epochs,
@@ -64,10 +62,9 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
             seed=run.seed,
             label=f"{run.variant} {name}",
             checkpoint_dir=inputs["checkpoints"] / name,
+            history_path=out_dir / f"{name}.history.jsonl",
         )
         torch.save(model.state_dict(), out_dir / f"{name}.pt")
-        summary[name] = history
-    write_json(out_dir / "history.json", summary)
 
 
 def load_model(name: str, cfg: VaeClusterConfig, train_dir: Path, device) -> torch.nn.Module:
@@ -128,7 +125,7 @@ def evaluate(run: Run, inputs: dict[str, Path], out_dir: Path) -> dict[str, floa
         for key, value in clustering_scores(pred, labels).items():
             metrics[f"{method}.{key}"] = value
     metrics["purity"] = metrics["onestep.purity"]  # the post's headline number
-    history = read_json(inputs["train"] / "history.json")
+    history = {name: read_jsonl(inputs["train"] / f"{name}.history.jsonl") for name, _ in trained_models(cfg)}
     for name, rows in history.items():  # wall times stay in history.json: metrics repeat to the byte
         metrics[f"{name}.final_loss"] = rows[-1]["loss"]
 
@@ -202,39 +199,3 @@ def volume_metrics(model, cfg, z_test, pred, counts, names, out_dir: Path, title
         strip = model.decoder(z_line[:: max(1, (len(z_line) - 1) // 10)])[:, 0].cpu().numpy()
     figures.volume_line(t.cpu().numpy(), line_vol, strip, (a, b), out_dir / "volume_line.png", title)
     return out
-
-
-def report_tables(metrics) -> dict:
-    """purity / ACC / NMI (mean ± std over seeds) of every method, per dataset."""
-    rows = metrics[metrics.metric.str.match(r"^[a-z_]+\.(purity|acc|nmi)$")].copy()
-    rows[["method", "score"]] = rows.metric.str.split(".", n=1, expand=True)
-    table = rows.groupby(["variant", "method", "score"])["value"].agg(["mean", "std", "count"]).reset_index()
-    table["value"] = [
-        f"{m:.4f} ± {s:.4f} (n={c})"
-        for m, s, c in zip(table["mean"], table["std"].fillna(0), table["count"], strict=True)
-    ]
-    out = table.pivot(index=["variant", "method"], columns="score", values="value")[["purity", "acc", "nmi"]]
-    out.columns.name = None
-    return {
-        "clustering of the test set (mean ± std over seeds)": out.reset_index(),
-        "decoder log-volume log sqrt(det(JᵀJ)), J = ∂G/∂z (mean ± std over seeds)": volume_table(metrics),
-    }
-
-
-def volume_table(metrics):
-    """Per variant: mean log-volume at test points, its spread over clusters, and the line's bump."""
-    wide = metrics.pivot_table(index=["variant", "seed"], columns="metric", values="value")
-    clusters = wide.filter(regex=r"^logvol\.cluster\d+$")
-    per_seed = {
-        "at test points (mean)": wide.get("logvol.test_mean"),
-        "spread over clusters (max − min of cluster means)": clusters.max(axis=1) - clusters.min(axis=1),
-        "on the line between two cluster means: max − max(ends)": wide.get("line.logvol_max_minus_ends"),
-    }
-    rows = {}
-    for name, values in per_seed.items():
-        if values is None:
-            continue
-        grouped = values.groupby(level="variant")
-        mean, std = grouped.mean(), grouped.std().fillna(0)
-        rows[name] = {v: f"{mean[v]:.3f} ± {std[v]:.3f}" for v in mean.index}
-    return pd.DataFrame(rows).T

@@ -2,7 +2,7 @@
 
 A small cube of side h around z in latent space maps to a D-dimensional parallelotope of volume vol(J)·h^D in
 pixel space; log vol(J) says how much the decoder stretches space there. Jacobians come batched from
-torch.func (vmap over jacrev); the log-volume from kx_tasks.linalg (Householder QR, in float64).
+torch.func (vmap over jacrev); the log-volume from kx_tasks.shared.linalg (Householder QR, in float64).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 from torch.func import jacrev, vmap
 
-from kx_tasks.linalg import log_volume
-from kx_tasks.progress import Progress
+from kx_tasks.core.progress import Progress
+from kx_tasks.shared.linalg import log_volume
 
 
 def decoder_jacobians(decoder: torch.nn.Module, z: torch.Tensor, chunk: int = 256) -> torch.Tensor:

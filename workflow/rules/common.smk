@@ -1,16 +1,18 @@
-# Functions for the rules: targets expanded from the config, input functions, resources.
+# Functions for the rules: targets expanded from the config, input functions, per-stage resources.
 # Everything task-specific comes from the installed kx_tasks plugins, so a new plugin needs no edit here.
 import json
 
-from kx_tasks import runner, settings
-from kx_tasks.registry import discover
+from kx_tasks.core import settings, stages
+from kx_tasks.core.registry import discover, discover_artefacts
 
 TASKS = discover()
-# Task names, variants and parameters depend on the installed plugins; the JSON schema cannot check them.
-settings.check_config(config, TASKS)
+ARTEFACTS = discover_artefacts()
+# Task names, variants, parameters and artefacts depend on the installed plugins; the workflow's JSON schema
+# cannot check them. This checks them against each plugin's own parameter model and JSON Schema.
+settings.check_config(config, TASKS, ARTEFACTS)
 RUNS = settings.runs(config, TASKS)
 
-RUN_DIR = "results/runs/{task}/{variant}/seed{seed}"
+RUN_DIR = stages.run_dir("{task}", "{variant}", "{seed}")
 # The software each step needs is the project environment; kx itself is installed into it with
 # `pip install -e .`, and the workflow runs inside that one environment (not with --sdm conda).
 KX_ENV = "../../environment.yml"
@@ -21,31 +23,56 @@ wildcard_constraints:
     variant=r"[A-Za-z0-9_.-]+",
     seed=r"\d+",
     dataset=r"[a-z][a-z0-9_]*",
+    artefact=r"[a-z][a-z0-9_]*",
+    key=rf"seed\d+|{stages.SHARED_KEY}",
 
 
-def run_dirs(stage_dir):
-    return [f"results/runs/{r.task}/{r.variant}/seed{r.seed}/{stage_dir}" for r in RUNS]
+def run_dirs(stage):
+    return [
+        stages.stage_dir(r.task, r.variant, r.seed, stage)
+        for r in RUNS
+        if stage in TASKS[r.task].stages
+    ]
+
+
+def run_roots():
+    return [stages.run_dir(r.task, r.variant, r.seed) for r in RUNS]
+
+
+def report_tasks():
+    return sorted({r.task for r in RUNS})
 
 
 def task_of(wildcards):
     return TASKS[wildcards.task]
 
 
-def dataset_inputs(wildcards):
-    return {name: f"results/data/{name}.npz" for name in task_of(wildcards).datasets}
+def stage_inputs(stage):
+    """Input function of a stage rule: the variant's datasets, the artefacts the stage reads, earlier stages."""
 
+    def inputs(wildcards):
+        task = task_of(wildcards)
+        out = {
+            name: f"results/data/{name}.npz"
+            for name in task.datasets_for(wildcards.variant)
+        }
+        out.update(
+            settings.artefact_inputs(task, stage, int(wildcards.seed), ARTEFACTS)
+        )
+        for earlier in stages.STAGES[: stages.STAGES.index(stage)]:
+            if earlier in task.stages:
+                out[earlier] = stages.stage_dir(
+                    wildcards.task, wildcards.variant, wildcards.seed, earlier
+                )
+        return out
 
-def train_inputs(wildcards):
-    inputs = dataset_inputs(wildcards)
-    if "augment" in runner.stages_of(task_of(wildcards)):
-        inputs["augment"] = f"{RUN_DIR}/augment".format(**wildcards)
     return inputs
 
 
-def evaluate_inputs(wildcards):
+def artefact_inputs(wildcards):
     return {
-        **dataset_inputs(wildcards),
-        "train": f"{RUN_DIR}/train".format(**wildcards),
+        name: f"results/data/{name}.npz"
+        for name in ARTEFACTS[wildcards.artefact].datasets
     }
 
 
@@ -56,24 +83,39 @@ def input_args(wildcards, input):
 
 def task_params(wildcards):
     """The task's parameters as JSON: a rule's params, so changing them reruns just that task (rerun trigger)."""
-    block = settings.task_block(config, wildcards.task)
-    return json.dumps(block.get("params") or {}, sort_keys=True)
+    return json.dumps(
+        settings.task_block(config, wildcards.task).get("params") or {}, sort_keys=True
+    )
 
 
-def task_threads(wildcards):
-    return settings.threads(config, task_of(wildcards))
+def artefact_params(wildcards):
+    return json.dumps(
+        settings.artefact_block(config, wildcards.artefact).get("params") or {},
+        sort_keys=True,
+    )
 
 
-def task_mem_mb(wildcards):
-    return task_of(wildcards).resources.mem_mb
+def stage_resource(stage, field):
+    """threads / mem_mb / runtime / gpu of one stage of the task in the wildcards (declared per stage)."""
+
+    def get(wildcards):
+        r = settings.stage_resources(config, task_of(wildcards), stage)
+        return settings.gpu_count(config, r) if field == "gpu" else getattr(r, field)
+
+    return get
 
 
-def task_runtime(wildcards):
-    return task_of(wildcards).resources.runtime
+def artefact_resource(field):
+    def get(wildcards):
+        r = settings.artefact_resources(config, ARTEFACTS[wildcards.artefact])
+        return settings.gpu_count(config, r) if field == "gpu" else getattr(r, field)
+
+    return get
 
 
-def task_gpu(wildcards):
-    return 1 if settings.wants_gpu(config, task_of(wildcards)) else 0
+def figure_captions(wildcards):
+    """Figure stem -> caption, for Snakemake's --report (workflow/report/figure.rst)."""
+    return dict(task_of(wildcards).figures)
 
 
 def data_source():

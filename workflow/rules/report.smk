@@ -1,13 +1,19 @@
+# The report reads, for every run, the run.json of each stage and the evaluate stage's metrics and figures:
+# every stage directory is declared, so nothing it reads is undeclared.
 rule report:
     input:
-        run_dirs("eval"),
+        evaluate=run_dirs("evaluate"),
+        train=run_dirs("train"),
+        augment=run_dirs("augment"),
     output:
         html=report(
             "results/report/index.html",
             caption="../report/index.rst",
             category="Report",
         ),
+        pages=expand("results/report/{task}.html", task=report_tasks()),
         summary="results/report/summary.csv",
+        markdown="results/report/summary.md",
         claims="results/report/claims.csv",
     log:
         "results/logs/report.log",
@@ -19,5 +25,7 @@ rule report:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        runs=run_roots(),
     shell:
-        "kx report --out results/report {input} > {log} 2>&1 && cat {log}"
+        "kx report --out results/report {params.runs} > {log} 2>&1 && cat {log}"

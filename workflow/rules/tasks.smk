@@ -1,9 +1,10 @@
 # One rule per pipeline stage, generic over {task}/{variant}/{seed}; the stage code is looked up in the registry.
+# Resources are declared per stage by each task (kx info TASK), so evaluate need not ask for train's GPU.
 
 
 rule augment:
     input:
-        unpack(dataset_inputs),
+        unpack(stage_inputs("augment")),
     output:
         directory("results/runs/{task}/{variant}/seed{seed}/augment"),
     log:
@@ -12,11 +13,11 @@ rule augment:
         "results/benchmarks/augment/{task}/{variant}/seed{seed}.tsv"
     conda:
         KX_ENV
-    threads: task_threads
+    threads: stage_resource("augment", "threads")
     resources:
-        mem_mb=task_mem_mb,
-        runtime=task_runtime,
-        gpu=task_gpu,
+        mem_mb=stage_resource("augment", "mem_mb"),
+        runtime=stage_resource("augment", "runtime"),
+        gpu=stage_resource("augment", "gpu"),
     params:
         task=task_params,
         inputs=input_args,
@@ -29,7 +30,7 @@ rule augment:
 
 rule train:
     input:
-        unpack(train_inputs),
+        unpack(stage_inputs("train")),
     output:
         directory("results/runs/{task}/{variant}/seed{seed}/train"),
     log:
@@ -38,11 +39,11 @@ rule train:
         "results/benchmarks/train/{task}/{variant}/seed{seed}.tsv"
     conda:
         KX_ENV
-    threads: task_threads
+    threads: stage_resource("train", "threads")
     resources:
-        mem_mb=task_mem_mb,
-        runtime=task_runtime,
-        gpu=task_gpu,
+        mem_mb=stage_resource("train", "mem_mb"),
+        runtime=stage_resource("train", "runtime"),
+        gpu=stage_resource("train", "gpu"),
     params:
         task=task_params,
         inputs=input_args,
@@ -55,7 +56,7 @@ rule train:
 
 rule evaluate:
     input:
-        unpack(evaluate_inputs),
+        unpack(stage_inputs("evaluate")),
     output:
         report(
             directory("results/runs/{task}/{variant}/seed{seed}/eval"),
@@ -76,16 +77,44 @@ rule evaluate:
         "results/benchmarks/evaluate/{task}/{variant}/seed{seed}.tsv"
     conda:
         KX_ENV
-    threads: task_threads
+    threads: stage_resource("evaluate", "threads")
     resources:
-        mem_mb=task_mem_mb,
-        runtime=task_runtime,
-        gpu=task_gpu,
+        mem_mb=stage_resource("evaluate", "mem_mb"),
+        runtime=stage_resource("evaluate", "runtime"),
+        gpu=stage_resource("evaluate", "gpu"),
     params:
         task=task_params,
         inputs=input_args,
         device=config["device"],
+        captions=figure_captions,
     shell:
         "kx stage evaluate {wildcards.task} --variant {wildcards.variant} --seed {wildcards.seed} "
         "--params {params.task:q} --device {params.device} --threads {threads} {params.inputs} "
         "--out {output} > {log} 2>&1"
+
+
+# Work done once and read by many jobs (a feature extractor, a pre-trained model): built per seed or once
+# ("shared"), declared as inputs by the stages that read them.
+rule artefact:
+    input:
+        unpack(artefact_inputs),
+    output:
+        directory("results/artefacts/{artefact}/{key}"),
+    log:
+        "results/logs/artefact/{artefact}/{key}.log",
+    benchmark:
+        "results/benchmarks/artefact/{artefact}/{key}.tsv"
+    conda:
+        KX_ENV
+    threads: artefact_resource("threads")
+    resources:
+        mem_mb=artefact_resource("mem_mb"),
+        runtime=artefact_resource("runtime"),
+        gpu=artefact_resource("gpu"),
+    params:
+        artefact=artefact_params,
+        inputs=input_args,
+        device=config["device"],
+    shell:
+        "kx artefact {wildcards.artefact} --key {wildcards.key} --params {params.artefact:q} "
+        "--device {params.device} --threads {threads} {params.inputs} --out {output} > {log} 2>&1"

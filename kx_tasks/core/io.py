@@ -75,3 +75,8 @@ def read_yaml(path: str | Path):
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
         raise ValueError(f"{path}: not valid YAML: {e}") from e
+
+
+def read_jsonl(path: str | Path) -> list:
+    """One JSON value per line (histories written by kx_tasks.core.engine)."""
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -10,7 +10,7 @@ matplotlib.use("Agg")  # headless: no display on cluster nodes
 import matplotlib.pyplot as plt  # noqa: E402
 from PIL import Image  # noqa: E402  (a matplotlib dependency)
 
-from kx_tasks.io import atomic_path  # noqa: E402
+from kx_tasks.core.io import atomic_path  # noqa: E402
 
 CAPTION_KEY = "Description"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from kx_tasks.io import atomic_path
+from kx_tasks.core.io import atomic_path
 
 KEEP = 2  # newest checkpoints kept; older ones are deleted after each save
 

@@ -9,8 +9,6 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-import torch
-
 PACKAGES = ("kx", "torch", "numpy", "scipy", "pandas", "matplotlib", "mpmath", "snakemake")
 
 
@@ -43,14 +41,17 @@ def git_commit(where: Path | None = None) -> str | None:
     return commit + ("-dirty" if dirty else "")
 
 
-def device_info(device: torch.device) -> dict:
-    info = {"device": str(device), "platform": platform.platform(), "cpu": platform.processor() or "unknown"}
-    if device.type == "cuda":
-        info["gpu_name"] = torch.cuda.get_device_name(device)
+def device_info(device: str) -> dict:
+    """The device a stage ran on; the GPU's name only when it ran on one (torch is imported by then)."""
+    info = {"device": device, "platform": platform.platform(), "cpu": platform.processor() or "unknown"}
+    if device.startswith("cuda"):
+        import torch
+
+        info["gpu_name"] = torch.cuda.get_device_name(torch.device(device))
     return info
 
 
-def run_record(run, stage: str, device: torch.device, wall_time_s: float, gpu_ids: list[str]) -> dict:
+def run_record(run, stage: str, device: str, wall_time_s: float, gpu_ids: list[str]) -> dict:
     return {
         "task": run.task,
         "variant": run.variant,

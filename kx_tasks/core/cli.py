@@ -1,0 +1,268 @@
+"""The `kx` command: list and describe tasks, run one outside Snakemake, and the entry points the rules call.
+
+kx list
+kx info TASK                     variants, stages and their resources, parameters, claims
+kx schema TASK                   the JSON Schema of the task's parameters
+kx run TASK [--variant V] [--seed S] [--config FILE] [--out DIR] [--data-dir DIR]
+kx docs [--check]                regenerate (or check) the parameter tables of config/README.md
+kx readme                        paste results/report/summary.md into README.md's results section
+kx data DATASET --out FILE [--source DIR] [--downloads DIR]                              (rule prepare_data)
+kx stage STAGE TASK --variant V --seed S --out DIR [--params JSON] [--input NAME=PATH ...]  (stage rules)
+kx artefact NAME --key seedS|shared --out DIR [--params JSON] [--input NAME=PATH ...]     (rule artefact)
+kx report --out DIR RUN_DIR ...                                                           (rule report)
+
+Only what a command needs is imported: `kx list` and `kx info` load no torch, pandas or scipy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from kx_tasks.core import settings, stages
+from kx_tasks.core.docs import DocsError
+from kx_tasks.core.io import read_yaml
+from kx_tasks.core.params import ConfigError
+from kx_tasks.core.registry import TaskError, discover, discover_artefacts, get_task
+from kx_tasks.shared.data.fetch import DataError
+
+log = logging.getLogger("kx")
+
+
+def cmd_list(args) -> None:
+    for name, task in discover().items():
+        print(f"{name:16s} {task.summary}")
+    for name, artefact in discover_artefacts().items():
+        print(f"{name:16s} (artefact) {artefact.summary}")
+
+
+def cmd_info(args) -> None:
+    from kx_tasks.core.params import rows
+
+    task = get_task(args.task)
+    print(f"{task.name}: {task.summary}")
+    print(f"post:      {task.post_url}")
+    print(f"variants:  {', '.join(task.variants)}")
+    print("datasets:  " + ("; ".join(f"{v}: {', '.join(task.datasets_for(v)) or 'none'}" for v in task.variants)))
+    print(f"stages:    {' -> '.join(task.stage_names())}")
+    for name in task.stage_names():
+        stage, r = task.stages[name], task.stages[name].resources
+        reads = f" artefacts={','.join(stage.artefacts)}" if stage.artefacts else ""
+        print(f"  {name:9s} threads={r.threads} mem_mb={r.mem_mb} runtime={r.runtime}min gpu={r.gpu}{reads}")
+    print(f"parameters (tasks.{task.name}.params):")
+    for row in rows(task.params):
+        kind = row["type"].replace("\\", "") + (f", {row['bounds']}" if row["bounds"] else "")
+        print(f"  {row['key']} = {row['default'].strip('`')}  [{kind}] {row['meaning']}")
+    print("claims:")
+    for claim in task.claims:
+        print(f"  [{claim.source}] {claim.id}: {claim.statement}  ({claim.rule()})")
+
+
+def cmd_schema(args) -> None:
+    from kx_tasks.core.params import json_schema
+
+    print(json.dumps(json_schema(get_task(args.task).params), indent=2, ensure_ascii=False))
+
+
+def cmd_docs(args) -> None:
+    from kx_tasks.core import docs
+
+    path = Path(args.file)
+    if args.check:
+        if not docs.is_current(path, discover()):
+            raise ConfigError(f"{path}: parameter tables are out of date; run `kx docs` (or `make docs`)")
+        print(f"{path}: up to date")
+    else:
+        docs.write(path, discover())
+        print(f"{path}: parameter tables regenerated")
+
+
+def cmd_readme(args) -> None:
+    from kx_tasks.core import docs
+
+    docs.paste_results(Path(args.file), Path(args.summary))
+    print(f"{args.file}: results section pasted from {args.summary}")
+
+
+def load_config(path: str | None) -> dict:
+    if path is None:
+        return {}
+    config = read_yaml(path) or {}
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    settings.check_config(config, discover(), discover_artefacts())
+    return config
+
+
+def prepared(name: str, config: dict, data_dir: Path) -> Path:
+    from kx_tasks.shared import data
+
+    path = data_dir / f"{name}.npz"
+    if not path.exists():
+        source = data.local_data_dir(config.get("data_dir"))
+        data.prepare(data.DATASETS[name], path, source, data_dir / "downloads")
+    return path
+
+
+def cmd_run(args) -> None:
+    """All stages of one run, into --out; datasets and artefacts are prepared first when missing."""
+    from kx_tasks.core import runner
+
+    task = get_task(args.task)
+    config = load_config(args.config)
+    variant = args.variant or task.variants[0]
+    if variant not in task.variants:
+        raise ConfigError(f"task '{task.name}': unknown variant '{variant}' (known: {', '.join(task.variants)})")
+    out = Path(args.out or stages.run_dir(task.name, variant, args.seed))
+    data_dir = Path(args.data_dir)
+    base = {name: prepared(name, config, data_dir) for name in task.datasets_for(variant)}
+    artefacts = discover_artefacts()
+    metrics = None
+    previous: dict[str, Path] = {}
+    for stage in task.stage_names():
+        inputs = {**base, **previous}
+        for name, path in settings.artefact_inputs(task, stage, args.seed, artefacts).items():
+            inputs[name] = Path(path)
+            if not inputs[name].exists():
+                artefact = artefacts[name]
+                key = Path(path).name
+                deps = {d: prepared(d, config, data_dir) for d in artefact.datasets}
+                runner.build_artefact(artefact, settings.make_artefact_run(config, artefact, key), deps, path)
+        stage_dir = out / stages.FOLDERS[stage]
+        run = settings.make_run(config, task, variant, args.seed, stage)
+        metrics = runner.run_stage(task, stage, run, inputs, stage_dir)
+        previous[stage] = stage_dir
+    print(json.dumps(metrics, indent=2, sort_keys=True))
+
+
+def parse_inputs(items: list[str]) -> dict[str, Path]:
+    inputs = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--input: expected NAME=PATH, got {item!r}")
+        inputs[name] = Path(path)
+    return inputs
+
+
+def cmd_stage(args) -> None:
+    from kx_tasks.core import runner
+
+    task = get_task(args.task)
+    params = json.loads(args.params) if args.params else None
+    config = {"device": args.device, "tasks": {task.name: {"params": params, "threads": args.threads}}}
+    run = settings.make_run(config, task, args.variant, args.seed, args.stage)
+    runner.run_stage(task, args.stage, run, parse_inputs(args.input), args.out)
+
+
+def cmd_artefact(args) -> None:
+    from kx_tasks.core import runner
+
+    artefacts = discover_artefacts()
+    if args.name not in artefacts:
+        raise TaskError(f"unknown artefact '{args.name}' (installed: {', '.join(artefacts) or 'none'})")
+    artefact = artefacts[args.name]
+    params = json.loads(args.params) if args.params else None
+    config = {"device": args.device, "artefacts": {artefact.name: {"params": params, "threads": args.threads}}}
+    run = settings.make_artefact_run(config, artefact, args.key)
+    runner.build_artefact(artefact, run, parse_inputs(args.input), args.out)
+
+
+def cmd_data(args) -> None:
+    from kx_tasks.shared import data
+
+    if args.dataset not in data.DATASETS:
+        raise data.DataError(f"unknown dataset '{args.dataset}' (known: {', '.join(data.DATASETS)})")
+    source = data.local_data_dir(args.source)
+    data.prepare(data.DATASETS[args.dataset], args.out, source, args.downloads)
+
+
+def cmd_report(args) -> None:
+    from kx_tasks.core import report  # pandas/matplotlib/scipy/jinja2 only for the command that needs them
+
+    report.build(discover(), [Path(p) for p in args.run_dirs], Path(args.out))
+
+
+def add_job_args(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--params", help="parameters as JSON")
+    s.add_argument("--device", default="cpu", choices=stages.DEVICES)
+    s.add_argument("--threads", type=int, default=None)
+    s.add_argument("--input", action="append", default=[], help="NAME=PATH, repeatable")
+    s.add_argument("--out", required=True)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kx", description="Reproductions of Scientific Spaces posts.")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="installed tasks and artefacts").set_defaults(fn=cmd_list)
+    for name, fn, text in (
+        ("info", cmd_info, "a task's variants, stages, parameters and claims"),
+        ("schema", cmd_schema, "the JSON Schema of a task's parameters"),
+    ):
+        s = sub.add_parser(name, help=text)
+        s.add_argument("task")
+        s.set_defaults(fn=fn)
+
+    s = sub.add_parser("docs", help="regenerate the parameter tables of config/README.md")
+    s.add_argument("--file", default="config/README.md")
+    s.add_argument("--check", action="store_true", help="only check that the file is up to date")
+    s.set_defaults(fn=cmd_docs)
+
+    s = sub.add_parser("readme", help="paste the report's summary.md into the README's results section")
+    s.add_argument("--file", default="README.md")
+    s.add_argument("--summary", default="results/report/summary.md")
+    s.set_defaults(fn=cmd_readme)
+
+    s = sub.add_parser("run", help="run one task outside Snakemake (same code path as the rules)")
+    s.add_argument("task")
+    s.add_argument("--variant")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--config", help="a kx config YAML (e.g. config/smoke.yaml); its tasks.TASK block is used")
+    s.add_argument("--out", help="run directory (default results/runs/TASK/VARIANT/seedS)")
+    s.add_argument("--data-dir", default="results/data", help="where prepared .npz datasets live")
+    s.set_defaults(fn=cmd_run)
+
+    s = sub.add_parser("stage", help="run one stage (used by the Snakemake rules)")
+    s.add_argument("stage", choices=stages.STAGES)
+    s.add_argument("task")
+    s.add_argument("--variant", required=True)
+    s.add_argument("--seed", type=int, required=True)
+    add_job_args(s)
+    s.set_defaults(fn=cmd_stage)
+
+    s = sub.add_parser("artefact", help="build one artefact (used by the Snakemake rule artefact)")
+    s.add_argument("name")
+    s.add_argument("--key", required=True, help="seed<S> or shared")
+    add_job_args(s)
+    s.set_defaults(fn=cmd_artefact)
+
+    s = sub.add_parser("data", help="fetch, verify and convert one dataset to .npz")
+    s.add_argument("dataset")
+    s.add_argument("--out", required=True)
+    s.add_argument("--source", help="local directory with the published files (default: $KX_DATA_DIR)")
+    s.add_argument("--downloads", default="results/downloads")
+    s.set_defaults(fn=cmd_data)
+
+    s = sub.add_parser("report", help="gather metrics, judge claims, write the report pages and tables")
+    s.add_argument("--out", required=True)
+    s.add_argument("run_dirs", nargs="+", help="results/runs/TASK/VARIANT/seedS directories")
+    s.set_defaults(fn=cmd_report)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    try:
+        args.fn(args)
+    except (ConfigError, TaskError, DataError, DocsError) as e:
+        print(f"kx: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""From the workflow config to concrete runs: task and artefact blocks checked, parameters typed, runs expanded,
+per-stage resources resolved.
+
+The top-level shape of the config is validated by Snakemake against workflow/schemas/config.schema.yaml; what
+depends on the installed plugins (task names, their variants and parameters, artefacts) is checked here, with
+messages that name the offending key: first by each parameter model (kx_tasks.core.params), then by its JSON Schema.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+
+from kx_tasks.core import params as P
+from kx_tasks.core import stages
+from kx_tasks.core.params import ConfigError, Params
+from kx_tasks.core.registry import Artefact, Resources, Task
+
+__all__ = ["ConfigError", "Run", "check_config", "make_run", "runs"]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One (task, variant, seed) run, or one artefact build, and everything needed to repeat it."""
+
+    task: str  # the task's name, or the artefact's
+    variant: str
+    seed: int
+    device: str  # auto | cpu | cuda: the configured device, or "cpu" for a stage that uses no GPU
+    threads: int
+    params: Params
+
+    def to_dict(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d["params"] = P.dump(self.params)
+        return d
+
+    @property
+    def torch_device(self):
+        from kx_tasks.core.seeding import resolve_device
+
+        return resolve_device(self.device)
+
+    def config_hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def task_block(config: dict, name: str) -> dict:
+    return (config.get("tasks") or {}).get(name) or {}
+
+
+def artefact_block(config: dict, name: str) -> dict:
+    return (config.get("artefacts") or {}).get(name) or {}
+
+
+def build_params(cls: type[Params], values: dict | None, where: str) -> Params:
+    """The model's check (messages name the full key), then its JSON Schema, as the DAG builder sees it."""
+    typed = P.validate(cls, values, where)
+    P.check_schema(P.json_schema(cls), values or {}, where)
+    return typed
+
+
+def check_config(config: dict, tasks: dict[str, Task], artefacts: dict[str, Artefact] | None = None) -> None:
+    """Everything the JSON schema of the workflow cannot know: task and artefact names, variants, parameters."""
+    from kx_tasks.shared.data import DATASETS  # the catalogue: numpy only
+
+    artefacts = artefacts or {}
+    for name, block in (config.get("tasks") or {}).items():
+        if name not in tasks:
+            raise ConfigError(f"tasks.{name}: unknown task (installed: {', '.join(tasks) or 'none'})")
+        block = block or {}
+        for variant in block.get("variants") or []:
+            if variant not in tasks[name].variants:
+                raise ConfigError(
+                    f"tasks.{name}.variants: unknown variant '{variant}' (known: {', '.join(tasks[name].variants)})"
+                )
+        build_params(tasks[name].params, block.get("params"), f"tasks.{name}.params")
+    for name, block in (config.get("artefacts") or {}).items():
+        if name not in artefacts:
+            raise ConfigError(f"artefacts.{name}: unknown artefact (installed: {', '.join(artefacts) or 'none'})")
+        build_params(artefacts[name].params, (block or {}).get("params"), f"artefacts.{name}.params")
+    for name in enabled_tasks(config, tasks):
+        for wanted in sorted(tasks[name].artefacts()):
+            if wanted not in artefacts:
+                raise ConfigError(f"task '{name}' reads artefact '{wanted}', which no installed plugin declares")
+    for name in config.get("datasets") or []:
+        if name not in DATASETS:
+            raise ConfigError(f"datasets: unknown dataset '{name}' (known: {', '.join(DATASETS)})")
+
+
+def enabled_tasks(config: dict, tasks: dict[str, Task]) -> list[str]:
+    """Tasks absent from the config run with their defaults, so a newly installed plugin joins the DAG."""
+    return [name for name in tasks if task_block(config, name).get("enabled", True)]
+
+
+def variants(config: dict, task: Task) -> list[str]:
+    return list(task_block(config, task.name).get("variants") or task.variants)
+
+
+def seeds(config: dict, task: Task) -> list[int]:
+    block = task_block(config, task.name)
+    return list(block.get("seeds") or config.get("seeds") or [0])
+
+
+def stage_resources(config: dict, task: Task, stage: str) -> Resources:
+    """The stage's declared resources, with the config's `tasks.<name>.threads` override."""
+    declared = task.stages[stage].resources
+    threads = task_block(config, task.name).get("threads")
+    return dataclasses.replace(declared, threads=int(threads)) if threads else declared
+
+
+def artefact_resources(config: dict, artefact: Artefact) -> Resources:
+    threads = artefact_block(config, artefact.name).get("threads")
+    return dataclasses.replace(artefact.resources, threads=int(threads)) if threads else artefact.resources
+
+
+def gpu_count(config: dict, resources: Resources) -> int:
+    return 1 if stages.uses_gpu(resources.gpu, config.get("device", "cpu")) else 0
+
+
+def make_run(config: dict, task: Task, variant: str, seed: int, stage: str = "train") -> Run:
+    """The run of one stage: the device is the configured one only where the stage uses a GPU."""
+    if variant not in task.variants:
+        raise ConfigError(f"task '{task.name}': unknown variant '{variant}' (known: {', '.join(task.variants)})")
+    block = task_block(config, task.name)
+    resources = stage_resources(config, task, stage)
+    return Run(
+        task=task.name,
+        variant=variant,
+        seed=int(seed),
+        device=stages.stage_device(resources.gpu, str(config.get("device", "cpu"))),
+        threads=resources.threads,
+        params=build_params(task.params, block.get("params"), f"tasks.{task.name}.params"),
+    )
+
+
+def make_artefact_run(config: dict, artefact: Artefact, key: str) -> Run:
+    seed = int(key.removeprefix("seed")) if key != stages.SHARED_KEY else 0
+    resources = artefact_resources(config, artefact)
+    return Run(
+        task=artefact.name,
+        variant=key,
+        seed=seed,
+        device=stages.stage_device(resources.gpu, str(config.get("device", "cpu"))),
+        threads=resources.threads,
+        params=build_params(
+            artefact.params, artefact_block(config, artefact.name).get("params"), f"artefacts.{artefact.name}.params"
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class RunKey:
+    task: str
+    variant: str
+    seed: int
+
+
+def runs(config: dict, tasks: dict[str, Task]) -> list[RunKey]:
+    """All runs the config asks for: enabled tasks x variants x seeds."""
+    return [
+        RunKey(name, variant, int(seed))
+        for name in enabled_tasks(config, tasks)
+        for variant in variants(config, tasks[name])
+        for seed in seeds(config, tasks[name])
+    ]
+
+
+def artefact_inputs(task: Task, stage: str, seed: int, artefacts: dict[str, Artefact]) -> dict[str, str]:
+    """name -> directory of every artefact the stage reads, for this run's seed."""
+    return {
+        name: stages.artefact_dir(name, stages.artefact_key(artefacts[name].per_seed, seed))
+        for name in task.stages[stage].artefacts
+    }

@@ -1,0 +1,44 @@
+"""The pipeline's fixed vocabulary, in one place: stage names and order, the folder each stage writes, where runs
+and artefacts live, and whether a job gets a GPU. The Snakemake rules, `kx run`, the runner and the report all ask
+here, so the scheduler's GPU request and the job's own GPU use can never disagree.
+"""
+
+from __future__ import annotations
+
+STAGES = ("augment", "train", "evaluate")  # pipeline order; augment is optional
+REQUIRED = ("train", "evaluate")
+FOLDERS = {"augment": "augment", "train": "train", "evaluate": "eval"}
+DEVICES = ("auto", "cpu", "cuda")
+
+RUNS = "results/runs"
+ARTEFACTS = "results/artefacts"
+SHARED_KEY = "shared"  # the key of an artefact built once for all seeds
+
+
+def run_dir(task: str, variant: str, seed: int | str, root: str = RUNS) -> str:
+    return f"{root}/{task}/{variant}/seed{seed}"
+
+
+def stage_dir(task: str, variant: str, seed: int | str, stage: str, root: str = RUNS) -> str:
+    return f"{run_dir(task, variant, seed, root)}/{FOLDERS[stage]}"
+
+
+def artefact_key(per_seed: bool, seed: int) -> str:
+    return f"seed{seed}" if per_seed else SHARED_KEY
+
+
+def artefact_dir(name: str, key: str, root: str = ARTEFACTS) -> str:
+    return f"{root}/{name}/{key}"
+
+
+def uses_gpu(stage_gpu: bool, device: str) -> bool:
+    """A job gets a GPU when its stage can use one and the config asks for CUDA (`cuda`, or `auto`, which falls
+    back to the CPU where none is found). The scheduler request (gpu=1) and the runner's GPU lock both read this."""
+    if device not in DEVICES:
+        raise ValueError(f"device: expected one of {', '.join(DEVICES)}, got {device!r}")
+    return stage_gpu and device in ("cuda", "auto")
+
+
+def stage_device(stage_gpu: bool, device: str) -> str:
+    """The device a stage computes on: the configured one when it uses a GPU, else the CPU."""
+    return device if uses_gpu(stage_gpu, device) else "cpu"

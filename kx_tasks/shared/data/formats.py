@@ -1,0 +1,89 @@
+"""Parsers from the published file formats to arrays: gzipped IDX images/labels, `LABEL text` sentence files, raw
+text corpora. Each checks what it reads and names the file when it is not what it should be.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from kx_tasks.shared.data.fetch import DataError
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read a gzipped IDX file (unsigned bytes), checking the header against the payload size."""
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:
+        raise DataError(f"{path}: not a readable gzip file: {e}") from e
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise DataError(f"{path}: not an unsigned-byte IDX file (magic {raw[:4].hex()})")
+    ndim = raw[3]
+    shape = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
+    offset = 4 + 4 * ndim
+    if len(raw) - offset != int(np.prod(shape)):
+        raise DataError(f"{path}: header says {shape} = {int(np.prod(shape))} bytes, payload has {len(raw) - offset}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(shape)
+
+
+def build_idx_images(files: dict[str, Path]) -> dict[str, np.ndarray]:
+    out = {
+        "x_train": read_idx(files["train_images"]),
+        "y_train": read_idx(files["train_labels"]),
+        "x_test": read_idx(files["test_images"]),
+        "y_test": read_idx(files["test_labels"]),
+    }
+    for split in ("train", "test"):
+        if len(out[f"x_{split}"]) != len(out[f"y_{split}"]):
+            raise DataError(f"{split}: {len(out[f'x_{split}'])} images but {len(out[f'y_{split}'])} labels")
+    return out
+
+
+def read_label_lines(path: Path, encoding: str = "utf-8") -> tuple[list[str], list[str]]:
+    """Lines of the form `LABEL text`; returns (labels, texts)."""
+    labels, texts = [], []
+    for number, line in enumerate(path.read_text(encoding=encoding).splitlines(), 1):
+        if not line.strip():
+            continue
+        label, _, text = line.partition(" ")
+        if not text:
+            raise DataError(f"{path}:{number}: expected 'LABEL text', got {line[:60]!r}")
+        labels.append(label)
+        texts.append(text.strip())
+    return labels, texts
+
+
+def build_sst2(files: dict[str, Path]) -> dict[str, np.ndarray]:
+    out = {}
+    for split in ("train", "dev", "test"):
+        labels, texts = read_label_lines(files[split])
+        out[f"text_{split}"] = np.array(texts)
+        out[f"y_{split}"] = np.array([int(y) for y in labels], dtype=np.uint8)
+    return out
+
+
+def build_trec(files: dict[str, Path]) -> dict[str, np.ndarray]:
+    # TREC is ISO-8859-1 (one non-ASCII byte in the training set), as published.
+    out = {}
+    split_labels = {}
+    for split in ("train", "test"):
+        labels, texts = read_label_lines(files[split], encoding="latin-1")
+        split_labels[split] = [label.split(":")[0] for label in labels]
+        out[f"text_{split}"] = np.array(texts)
+        out[f"fine_{split}"] = np.array(labels)
+    classes = sorted(set(split_labels["train"]))
+    out["classes"] = np.array(classes)
+    for split, labels in split_labels.items():
+        out[f"y_{split}"] = np.array([classes.index(c) for c in labels], dtype=np.uint8)
+    return out
+
+
+def build_text_corpus(files: dict[str, Path]) -> dict[str, np.ndarray]:
+    # No official split; the usual convention (char-rnn, nanoGPT) is the first 90% for training.
+    data = np.frombuffer(files["text"].read_bytes(), dtype=np.uint8)
+    cut = int(0.9 * len(data))
+    return {"text_train": data[:cut].copy(), "text_test": data[cut:].copy()}

@@ -1,0 +1,74 @@
+"""A training job on the engine, run as a subprocess by test_engine.py so it can be SIGKILLed mid-epoch.
+
+    python engine_job.py OUT_DIR CHECKPOINT_DIR [STEP_SLEEP_S]
+
+Every kind of randomness the engine must restore is used: the task's own generator (shuffling), torch's global
+RNG (dropout), numpy's global RNG (input noise) and Python's `random` (label smoothing draw). Writes
+OUT_DIR/weights.pt, OUT_DIR/metrics.json and OUT_DIR/history.jsonl; OUT_DIR/progress holds the last step done.
+"""
+
+import json
+import logging
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from kx_tasks.core.engine import fit
+from kx_tasks.core.seeding import seed_everything
+
+
+def main(out: Path, checkpoints: Path, sleep_s: float) -> None:
+    logging.basicConfig(level=logging.INFO)
+    seed_everything(7, 1)
+    gen = torch.Generator().manual_seed(7)
+    x = torch.randn(240, 8, generator=gen)
+    y = (x[:, 0] > 0).long()
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Dropout(0.2), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    out.mkdir(parents=True, exist_ok=True)
+    done = [0]
+
+    def batches(epoch):
+        perm = torch.randperm(len(x), generator=gen)
+        for i in range(0, len(x), 24):
+            idx = perm[i : i + 24]
+            noise = torch.from_numpy(np.random.normal(0, 0.1, (len(idx), 8)).astype(np.float32))
+            yield x[idx] + noise, y[idx]
+
+    def step(batch):
+        xb, yb = batch
+        smoothing = random.uniform(0.0, 0.1)
+        ce = torch.nn.functional.cross_entropy(model(xb), yb, reduction="none", label_smoothing=smoothing)
+        opt.zero_grad()
+        ce.mean().backward()
+        opt.step()
+        done[0] += 1
+        (out / "progress").write_text(str(done[0]))
+        time.sleep(sleep_s)
+        return {"ce": ce}
+
+    log = fit(
+        step,
+        batches,
+        epochs=4,
+        steps_per_epoch=10,
+        models={"net": model},
+        optimizers={"adam": opt},
+        generators={"data": gen},
+        checkpoint_dir=checkpoints,
+        label="job",
+        samples_per_epoch=240,
+        history_path=out / "history.jsonl",
+    )
+    torch.save(model.state_dict(), out / "weights.pt")
+    # Wall times differ between runs; everything else must repeat to the byte.
+    kept = [{k: v for k, v in row.items() if k not in ("seconds", "samples_per_s")} for row in log.history]
+    (out / "metrics.json").write_text(json.dumps(kept, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3]) if len(sys.argv) > 3 else 0.0)
