@@ -11,7 +11,7 @@ export KX_DATA_DIR
 # Rules call the `kx` command of this project's environment.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test lint dry-run clean
+.PHONY: run test lint docs readme dry-run clean
 
 # --rerun-incomplete: a run interrupted earlier is simply redone (its checkpoints, if any, are resumed).
 run: $(VENV)/.installed
@@ -25,6 +25,15 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check kx_tasks tests benchmarks
 	$(BIN)/snakemake --lint --configfile $(CONFIG)
 	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/kx docs --check
+
+# The parameter tables of config/README.md, from each task's parameter model.
+docs: $(VENV)/.installed
+	$(BIN)/kx docs
+
+# The README's results section, from the report of the last `make run` (results/report/summary.md).
+readme: $(VENV)/.installed results/report/summary.md
+	$(BIN)/kx readme --summary results/report/summary.md
 
 dry-run: $(VENV)/.installed
 	$(BIN)/snakemake -n --configfile $(CONFIG)

@@ -17,6 +17,7 @@ import math
 import torch
 from torch import nn
 
+from kx_tasks.shared.nets import mlp
 from kx_tasks.vae_cluster.config import VaeClusterConfig
 
 IMAGE = (1, 28, 28)
@@ -43,7 +44,7 @@ class Encoder(nn.Module):
             )
             features = 2 * w * 7 * 7
         else:
-            self.body = nn.Sequential(nn.Flatten(), nn.Linear(PIXELS, w), nn.ReLU(), nn.Linear(w, w), nn.ReLU())
+            self.body = nn.Sequential(nn.Flatten(), *mlp([PIXELS, w, w], last=nn.ReLU()))
             features = w
         self.mean = nn.Linear(features, cfg.latent_dim)
         self.log_var = nn.Linear(features, cfg.latent_dim)
@@ -75,15 +76,7 @@ class Decoder(nn.Module):
                 nn.Sigmoid(),
             )
         else:
-            self.body = nn.Sequential(
-                nn.Linear(cfg.latent_dim, w),
-                nn.ReLU(),
-                nn.Linear(w, w),
-                nn.ReLU(),
-                nn.Linear(w, PIXELS),
-                nn.Sigmoid(),
-                nn.Unflatten(-1, IMAGE),
-            )
+            self.body = nn.Sequential(*mlp([cfg.latent_dim, w, w, PIXELS], last=nn.Sigmoid()), nn.Unflatten(-1, IMAGE))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.body(z)
@@ -106,11 +99,7 @@ class ClusterVAE(nn.Module):
         self.cfg = cfg
         self.encoder = Encoder(cfg)
         self.decoder = Decoder(cfg)
-        self.classifier = nn.Sequential(
-            nn.Linear(cfg.latent_dim, cfg.classifier_hidden),
-            nn.ReLU(),
-            nn.Linear(cfg.classifier_hidden, cfg.n_clusters),
-        )
+        self.classifier = nn.Sequential(*mlp([cfg.latent_dim, cfg.classifier_hidden, cfg.n_clusters]))
         self.class_means = nn.Parameter(torch.zeros(cfg.n_clusters, cfg.latent_dim))
 
     def loss_terms(self, x: torch.Tensor, eps: torch.Tensor) -> dict[str, torch.Tensor]:

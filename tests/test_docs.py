@@ -1,0 +1,45 @@
+"""Generated documentation stays generated: config/README.md's parameter tables equal what the parameter models
+give, and the README's results section is pasted between its markers."""
+
+from conftest import REPO
+
+from kx_tasks.core import docs
+from kx_tasks.core.cli import main
+from kx_tasks.core.registry import discover
+
+
+def test_config_readme_parameter_tables_are_current():
+    path = REPO / "config" / "README.md"
+    assert docs.is_current(path, discover()), "config/README.md is out of date: run `make docs`"
+    text = path.read_text()
+    for name, task in discover().items():
+        assert f"### `{name}` parameters" in text
+        for field in task.params.model_fields:
+            assert f"| `{field}` |" in text, f"{name}.{field} missing from config/README.md"
+
+
+def test_docs_check_fails_on_a_stale_file(tmp_path, capsys):
+    stale = tmp_path / "README.md"
+    stale.write_text(f"intro\n{docs.PARAMS[0]}\nold table\n{docs.PARAMS[1]}\noutro\n")
+    assert main(["docs", "--check", "--file", str(stale)]) == 2
+    assert "out of date" in capsys.readouterr().err
+    assert main(["docs", "--file", str(stale)]) == 0
+    assert main(["docs", "--check", "--file", str(stale)]) == 0
+    text = stale.read_text()
+    assert text.startswith("intro\n") and text.endswith("outro\n") and "old table" not in text
+
+
+def test_readme_results_are_pasted_between_markers(tmp_path, capsys):
+    readme, summary = tmp_path / "README.md", tmp_path / "summary.md"
+    readme.write_text(f"# kx\n{docs.RESULTS[0]}\ntyped by hand\n{docs.RESULTS[1]}\nrest\n")
+    summary.write_text("| claim | verdict |\n|---|---|\n| `a` | **reproduced** |\n")
+    assert main(["readme", "--file", str(readme), "--summary", str(summary)]) == 0
+    text = readme.read_text()
+    assert "typed by hand" not in text and "| `a` | **reproduced** |" in text and text.endswith("rest\n")
+    assert main(["readme", "--file", str(summary), "--summary", str(summary)]) == 2  # no markers: an error
+    assert "missing the markers" in capsys.readouterr().err
+
+
+def test_project_readme_has_the_results_markers():
+    text = (REPO / "README.md").read_text()
+    assert docs.RESULTS[0] in text and docs.RESULTS[1] in text

@@ -1,0 +1,63 @@
+"""The report's shared pieces: mean ± std tables, Markdown tables, and pages rendered from the templates."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from kx_tasks.core import report
+from kx_tasks.core.registry import discover
+
+METRICS = pd.DataFrame(
+    [
+        {"task": "det", "variant": v, "seed": s, "metric": m, "value": x}
+        for v, base in (("float64", 1.0), ("float32", 2.0))
+        for s in (0, 1, 2)
+        for m, x in (("a", base + s), ("b", 10 * base))
+    ]
+)
+
+
+def test_mean_std_table():
+    t = report.mean_std_table(METRICS, "metric", "variant")
+    assert t.loc["a", "float64"] == "2 ± 1" and t.loc["b", "float32"] == "20 ± 0"
+    counted = report.mean_std_table(METRICS, "metric", "variant", fmt="{mean:.2f} ({n})")
+    assert counted.loc["a", "float32"] == "3.00 (3)"
+    one = report.mean_std_table(METRICS[METRICS.seed == 0], "variant", "metric")
+    assert one.loc["float64", "a"] == "1 ± 0"  # one seed: std 0, not NaN
+
+
+def test_markdown_table_escapes_pipes():
+    md = report.markdown_table(pd.DataFrame({"x": ["a|b"], "y": [1]}))
+    assert md.splitlines() == ["| x | y |", "|---|---|", "| a\\|b | 1 |"]
+
+
+@pytest.fixture
+def runs(tmp_path):
+    """Two finished det runs as the pipeline leaves them (no figures)."""
+    dirs = []
+    for seed in (0, 1):
+        run = tmp_path / "runs" / "det" / "float64" / f"seed{seed}"
+        for stage in ("train", "eval"):
+            (run / stage).mkdir(parents=True)
+            record = {"task": "det", "variant": "float64", "seed": seed, "wall_time_s": 1.5, "device": "cpu"}
+            record |= {"config_hash": "h", "git_commit": None}
+            (run / stage / "run.json").write_text(json.dumps(record))
+        (run / "eval" / "metrics.json").write_text(json.dumps({"square_ratio_max": 0.1 * (seed + 1)}))
+        dirs.append(run)
+    return dirs
+
+
+def test_build_writes_index_task_pages_and_markdown(runs, tmp_path):
+    out = tmp_path / "report"
+    claims = report.build(discover(), runs, out)
+    assert {p.name for p in out.iterdir()} == {"index.html", "det.html", "summary.csv", "claims.csv", "summary.md"}
+    square = claims.set_index("claim").loc["det.square"]
+    assert square.verdict == "reproduced" and square.n == 2
+    index, page = (out / "index.html").read_text(), (out / "det.html").read_text()
+    assert 'href="det.html"' in index and "det.square" in index and "reproduced" in index
+    assert "train_s" in page and "← all tasks" in page
+    assert "<script" not in page and "&lt;" not in index.split("<body>")[0]
+    assert "| `det.square` |" in (out / "summary.md").read_text()
+    missing = claims.set_index("claim").loc["det.kvolume"]
+    assert missing.verdict == "inconclusive" and "no run reported" in missing.reason
