@@ -29,3 +29,11 @@ def test_torch_is_pinned_exactly():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     torch = [r for r in project["dependencies"] if r.startswith("torch")]
     assert torch == ["torch==2.13.0"]
+
+
+def test_every_code_folder_is_a_package_and_templates_ship():
+    """setuptools' find_packages skips folders without __init__.py: a wheel would lose them (and their templates)."""
+    folders = {p.parent for p in (REPO / "kx_tasks").rglob("*.py") if "__pycache__" not in p.parts}
+    assert [f for f in folders if not (f / "__init__.py").exists()] == []
+    data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["kx_tasks"]
+    assert "core/templates/*" in data and list((REPO / "kx_tasks/core/templates").glob("*.j2"))

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import yaml
 
+UMASK = os.umask(0)
+os.umask(UMASK)
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
@@ -25,6 +28,7 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part" + suffix)
     os.close(fd)
     tmp = Path(tmp)
+    os.chmod(tmp, 0o666 & ~UMASK)  # mkstemp makes 0600; results are meant to be read by others too
     try:
         yield tmp
         os.replace(tmp, path)
