@@ -53,109 +53,67 @@ def test_killed_mid_epoch_and_resumed_equals_uninterrupted(tmp_path):
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4], "history lines of the lost half-epoch must not repeat"
 
 
-def linear_problem(seed: int = 0):
-    gen = torch.Generator().manual_seed(seed)
+def linear_problem(noisy: bool = False, extra=None):
+    """A least-squares fit of a Linear layer on 64 fixed points, 4 batches per epoch; returns (model, train) where
+    train(**fit_kwargs) runs the engine. noisy: targets drawn from torch's global RNG; extra(step, loss) adds terms."""
+    gen = torch.Generator().manual_seed(0)
     x = torch.randn(64, 3, generator=gen)
     model = torch.nn.Linear(3, 1)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    calls = [0]
 
     def batches(epoch):
         perm = torch.randperm(64, generator=gen)
         for i in range(0, 64, 16):
             yield x[perm[i : i + 16]]
 
-    return model, opt, gen, batches
+    def step(xb):
+        calls[0] += 1
+        target = torch.randn(len(xb)) if noisy else torch.zeros(len(xb))
+        loss = (model(xb).squeeze(-1) - target).square()
+        opt.zero_grad()
+        loss.mean().backward()
+        opt.step()
+        return {"sq": loss, **(extra(calls[0], loss) if extra else {})}
+
+    def train(epochs: int = 2, **kwargs):
+        return fit(step, batches, epochs=epochs, steps_per_epoch=4, models={"m": model}, optimizers={"sgd": opt},
+                   generators={"g": gen}, **kwargs)  # fmt: skip
+
+    return model, train
 
 
 @pytest.mark.parametrize("check_every", [1, 3])
 def test_non_finite_loss_names_term_and_step(check_every, tmp_path):
-    model, opt, gen, batches = linear_problem()
-    calls = [0]
+    def penalty(call, loss):
+        return {"penalty": torch.full_like(loss, float("nan") if call == 6 else 1.0)}
 
-    def step(xb):
-        calls[0] += 1
-        fit_term = model(xb).squeeze(-1).square()
-        bad = torch.full_like(fit_term, float("nan") if calls[0] == 6 else 1.0)
-        opt.zero_grad()
-        fit_term.mean().backward()
-        opt.step()
-        return {"fit": fit_term, "penalty": bad}
-
+    _, train = linear_problem(extra=penalty)
     with pytest.raises(NonFiniteLoss, match=r"loss term 'penalty' is not finite at step 6 \(epoch 2\)"):
-        fit(
-            step,
-            batches,
-            epochs=3,
-            steps_per_epoch=4,
-            models={"m": model},
-            optimizers={"sgd": opt},
-            generators={"g": gen},
-            checkpoint_dir=tmp_path,
-            check_every=check_every,
-        )
+        train(epochs=3, checkpoint_dir=tmp_path, check_every=check_every)
     # The epoch with the NaN is not checkpointed: a rerun resumes from the last finite state.
     assert [p.name for p in sorted(tmp_path.glob("step*.pt"))] == ["step000000004.pt"]
 
 
 def test_evaluation_callbacks_leave_the_training_stream_alone(tmp_path):
-    def train(evaluate):
-        torch.manual_seed(0)
-        model, opt, gen, batches = linear_problem()
-
-        def step(xb):
-            loss = (model(xb).squeeze(-1) - torch.randn(len(xb))).square()  # draws from torch's global RNG
-            opt.zero_grad()
-            loss.mean().backward()
-            opt.step()
-            return {"mse": loss}
-
-        log = fit(
-            step,
-            batches,
-            epochs=2,
-            steps_per_epoch=4,
-            models={"m": model},
-            optimizers={"sgd": opt},
-            generators={"g": gen},
-            evaluate=evaluate,
-            eval_every=3,
-            evals_path=tmp_path / "evals.jsonl",
-        )
-        return log, model
-
     def evaluate(step):
         return {"probe": float(torch.randn(1))}  # would shift the stream if not forked
 
-    plain, m1 = train(None)
-    evaluated, m2 = train(evaluate)
-    assert [r["mse"] for r in plain.history] == [r["mse"] for r in evaluated.history]
+    torch.manual_seed(0)
+    m1, train = linear_problem(noisy=True)
+    plain = train()
+    torch.manual_seed(0)
+    m2, train = linear_problem(noisy=True)
+    evaluated = train(evaluate=evaluate, eval_every=3, evals_path=tmp_path / "evals.jsonl")
+    assert [r["sq"] for r in plain.history] == [r["sq"] for r in evaluated.history]
     assert torch.equal(m1.weight, m2.weight)
     assert [r["step"] for r in evaluated.evaluations] == [3, 6]
     assert len((tmp_path / "evals.jsonl").read_text().splitlines()) == 2
 
 
 def test_checkpoint_has_nanogpt_shape_and_loads_weights_only(tmp_path):
-    model, opt, gen, batches = linear_problem()
-
-    def step(xb):
-        loss = model(xb).squeeze(-1).square()
-        opt.zero_grad()
-        loss.mean().backward()
-        opt.step()
-        return {"sq": loss}
-
-    log = fit(
-        step,
-        batches,
-        epochs=2,
-        steps_per_epoch=4,
-        models={"m": model},
-        optimizers={"sgd": opt},
-        generators={"g": gen},
-        checkpoint_dir=tmp_path,
-        config={"lr": 0.1},
-        history_path=tmp_path / "h.jsonl",
-    )
+    _, train = linear_problem()
+    log = train(checkpoint_dir=tmp_path, config={"lr": 0.1}, history_path=tmp_path / "h.jsonl")
     state = checkpoints.load_latest(tmp_path)  # weights_only=True inside
     assert {"model", "optimizer", "config", "step", "epoch", "metrics", "rng"} <= set(state)
     assert state["step"] == 8 and state["epoch"] == 2 and state["config"] == {"lr": 0.1}

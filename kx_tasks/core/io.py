@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+# The process umask, read once at import (os.umask can only be read by setting it, so it is set straight back).
 UMASK = os.umask(0)
 os.umask(UMASK)
 
