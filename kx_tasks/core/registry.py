@@ -32,8 +32,8 @@ MOVED = {
     **{
         f"kx_tasks.{m}": f"kx_tasks.core.{m}"
         for m in ("registry", "settings", "runner", "records", "io", "seeding", "gpus", "checkpoints", "progress")
+        + ("claims", "report", "cli")
     },
-    **{f"kx_tasks.{m}": f"kx_tasks.core.{m}" for m in ("claims", "report", "cli")},
     "kx_tasks.data": "kx_tasks.shared.data",
     "kx_tasks.linalg": "kx_tasks.shared.linalg",
     "kx_tasks.metrics": "kx_tasks.shared.clustering",

@@ -104,20 +104,29 @@ def seeds(config: dict, task: Task) -> list[int]:
     return list(block.get("seeds") or config.get("seeds") or [0])
 
 
-def stage_resources(config: dict, task: Task, stage: str) -> Resources:
-    """The stage's declared resources, with the config's `tasks.<name>.threads` override."""
-    declared = task.stages[stage].resources
-    threads = task_block(config, task.name).get("threads")
+def _with_threads(declared: Resources, block: dict) -> Resources:
+    """Declared resources with the config block's `threads` override, if any."""
+    threads = block.get("threads")
     return dataclasses.replace(declared, threads=int(threads)) if threads else declared
 
 
+def stage_resources(config: dict, task: Task, stage: str) -> Resources:
+    """The stage's declared resources, with the config's `tasks.<name>.threads` override."""
+    return _with_threads(task.stages[stage].resources, task_block(config, task.name))
+
+
 def artefact_resources(config: dict, artefact: Artefact) -> Resources:
-    threads = artefact_block(config, artefact.name).get("threads")
-    return dataclasses.replace(artefact.resources, threads=int(threads)) if threads else artefact.resources
+    """The artefact's declared resources, with the config's `artefacts.<name>.threads` override."""
+    return _with_threads(artefact.resources, artefact_block(config, artefact.name))
 
 
 def gpu_count(config: dict, resources: Resources) -> int:
     return 1 if stages.uses_gpu(resources.gpu, config.get("device", "cpu")) else 0
+
+
+def resource_value(config: dict, resources: Resources, field: str) -> int:
+    """What a rule declares for `field` (threads, mem_mb, runtime, or gpu as a count) from these resources."""
+    return gpu_count(config, resources) if field == "gpu" else getattr(resources, field)
 
 
 def make_run(config: dict, task: Task, variant: str, seed: int, stage: str = "train") -> Run:

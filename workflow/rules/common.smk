@@ -100,7 +100,7 @@ def stage_resource(stage, field):
 
     def get(wildcards):
         r = settings.stage_resources(config, task_of(wildcards), stage)
-        return settings.gpu_count(config, r) if field == "gpu" else getattr(r, field)
+        return settings.resource_value(config, r, field)
 
     return get
 
@@ -108,7 +108,7 @@ def stage_resource(stage, field):
 def artefact_resource(field):
     def get(wildcards):
         r = settings.artefact_resources(config, ARTEFACTS[wildcards.artefact])
-        return settings.gpu_count(config, r) if field == "gpu" else getattr(r, field)
+        return settings.resource_value(config, r, field)
 
     return get
 
