@@ -151,3 +151,47 @@ def test_torch_ensemble_is_exact_and_reproducible():
     assert abs(y_stat(n, 112.5)) <= 5
     with pytest.raises(ValueError, match="torch backend implements the direct method only"):
         simulate(GENE, 1.0, 2, method="tau", backend="torch")
+
+
+def test_eps_sweep_times_direct_and_tau_on_one_ensemble(tmp_path):
+    """The sweep's table, metrics and figure on a small high-count ensemble: every simulator ran the same
+    trajectories and grid, errors are against the exact moments, timing.* holds the clock readings."""
+    from kx_tasks.gillespie.config import GillespieConfig
+    from kx_tasks.gillespie.run import NETWORKS, sweep_metrics
+    from kx_tasks.gillespie.sweep import eps_sweep
+    from kx_tasks.gillespie.tables import EXACT, sweep_table
+
+    net = Network.from_yaml(NETWORKS / "gene_expression_x100.yaml")
+    cfg = GillespieConfig(sweep_trajectories=8, t_end=12.0, n_times=13, burn_in=10.0, spacing=1.0, event_t_end=11.0,
+                          eps_sweep=(0.003, 0.03))  # fmt: skip
+    times = np.linspace(0.0, cfg.t_end, cfg.n_times)
+    table = eps_sweep(net, cfg, times, 0, lambda c: c[:, 10:, :].reshape(-1, 2).astype(float))
+    assert list(table.method) == ["direct", "tau", "tau"] and table.eps.iloc[1:].tolist() == [0.003, 0.03]
+    assert (table.wall_s > 0).all() and (table.events > 8 * 12 * 10_000).all()  # ~14,000 reactions per unit time
+    metrics = sweep_metrics(table, EXACT["gene_expression_x100"])
+    fano = table.set_index(table.eps.fillna(0.0))["fano.n"]
+    assert metrics["sweep.fano_relerr.eps0.03.n"] == pytest.approx(abs(fano[0.03] - 2.25) / 2.25)
+    assert metrics["timing.speedup.eps0.03"] == pytest.approx(table.wall_s[0] / table.wall_s[2])
+    assert {k for k in metrics if k.startswith("timing.")} == {
+        "timing.events_per_s.direct", "timing.events_per_s.eps0.003", "timing.events_per_s.eps0.03",
+        "timing.speedup.eps0.003", "timing.speedup.eps0.03",
+    }  # fmt: skip
+    import pandas as pd
+
+    long = pd.DataFrame(
+        [{"task": "gillespie", "variant": "tau.x", "seed": 0, "metric": k, "value": v} for k, v in metrics.items()]
+    )
+    shown = sweep_table(long)
+    assert list(shown.index.get_level_values("simulator")) == ["direct", "tau ε=0.003", "tau ε=0.03"]
+    assert shown.loc[("tau.x", "direct"), "speed-up vs direct"] == "–"
+
+
+def test_tau_leaping_leaps_on_the_high_count_network():
+    net = Network.from_yaml(Path(__file__).parents[1] / "kx_tasks/gillespie/networks/gene_expression_x100.yaml")
+    times = np.array([0.0, 5.0])
+    start = np.array(net.initial_counts())
+    assert start.tolist() == [0, 0]
+    leap = simulate(net, 5.0, 4, times=times, method="tau", seed=0, eps=0.03)
+    exact = simulate(net, 5.0, 4, times=times, method="direct", seed=0)
+    assert not np.array_equal(leap.counts, exact.counts)
+    assert leap.counts[:, -1, 0].mean() == pytest.approx(2000 * (1 - math.exp(-5)), rel=0.05)

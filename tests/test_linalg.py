@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from kx_tasks.shared.linalg import log_volume, volume, volume_cauchy_binet, volume_gram, volume_svd
+from kx_tasks.shared.linalg import METHODS, log_volume, volume, volume_cauchy_binet, volume_gram, volume_svd
 
 torch.manual_seed(0)
 
@@ -46,12 +46,15 @@ def test_orthogonal_transform_leaves_volume_unchanged():
     assert volume(Q @ B).item() == pytest.approx(volume(B).item(), rel=1e-12)
 
 
-def test_wide_matrix_conventions():
+def test_wide_matrix_is_the_volume_of_its_rows_by_default():
+    """The post's reading (kexue.fm/archives/6096): for n < k, sqrt(det(BBᵀ)); the literal one is an option."""
     B = torch.randn(2, 5, dtype=torch.float64)
-    assert volume(B).item() == 0.0
-    assert log_volume(B).item() == -math.inf
     rows = math.sqrt(torch.linalg.det(B @ B.T).item())
-    assert volume(B, wide="rows").item() == pytest.approx(rows, rel=1e-12)
+    for method in METHODS.values():
+        assert method(B).item() == pytest.approx(rows, rel=1e-12)
+    assert log_volume(B).item() == pytest.approx(math.log(rows), rel=1e-12)
+    assert volume(B, wide="zero").item() == 0.0
+    assert log_volume(B, wide="zero").item() == -math.inf
 
 
 def test_dependent_columns_have_zero_volume():

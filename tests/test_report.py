@@ -61,3 +61,10 @@ def test_build_writes_index_task_pages_and_markdown(runs, tmp_path):
     assert "| `det.square` |" in (out / "summary.md").read_text()
     missing = claims.set_index("claim").loc["det.kvolume"]
     assert missing.verdict == "inconclusive" and "no run reported" in missing.reason
+
+
+def test_timing_metrics_are_kept_out_of_metrics_json():
+    from kx_tasks.core.runner import split_timings
+
+    measured, timings = split_timings({"fano.n": 2.2, "timing.speedup.eps0.03": 12.5})
+    assert measured == {"fano.n": 2.2} and timings == {"timing.speedup.eps0.03": 12.5}

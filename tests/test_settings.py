@@ -32,8 +32,8 @@ def test_bounds_are_named_with_the_value():
 
 
 def test_semantic_check_is_named():
-    with pytest.raises(ConfigError, match=r"tasks\.det\.params: shapes: \(2, 3\) needs 1 <= k <= n"):
-        build_params(DetConfig, {"shapes": [[2, 3]]}, "tasks.det.params")
+    with pytest.raises(ConfigError, match=r"tasks\.det\.params: shapes: \(2, 0\) needs n >= 1 and k >= 1"):
+        build_params(DetConfig, {"shapes": [[2, 0]]}, "tasks.det.params")
 
 
 def test_values_are_typed():
@@ -49,7 +49,25 @@ def test_json_schema_is_the_same_source():
     with pytest.raises(ConfigError, match=r"tasks\.vae_cluster\.params\.lr: -1 is less than or equal"):
         params.check_schema(schema, {"lr": -1}, "tasks.vae_cluster.params")
     rows = {r["key"]: r for r in params.rows(VaeClusterConfig)}
-    assert rows["lr"]["bounds"] == "> 0" and rows["lr"]["default"] == "`0.003`" and "Adam" in rows["lr"]["meaning"]
+    assert rows["lr"]["bounds"] == "> 0" and rows["lr"]["default"] == "`0.001`" and "Adam" in rows["lr"]["meaning"]
+
+
+def test_a_published_variant_pins_its_settings_over_the_config():
+    """vae_cluster's `<dataset>.<version>` variants are the author's scripts whatever the config says; the plain
+    dataset variants take the config's values."""
+    from kx_tasks.core.settings import make_run
+    from kx_tasks.vae_cluster.config import PUBLISHED
+
+    task = discover()["vae_cluster"]
+    config = {"tasks": {"vae_cluster": {"params": {"recon_weight": 7.0, "epochs": 3, "vae_epochs": 0}}}}
+    for version, pins in PUBLISHED.items():
+        run = make_run(config, task, f"fashion_mnist.{version}", 0)
+        assert {k: getattr(run.params, k) for k in pins} == pins
+        assert run.params.vae_epochs == 0  # not the author's: the config's
+    plain = make_run(config, task, "mnist", 0).params
+    assert (plain.recon_weight, plain.epochs) == (7.0, 3)
+    assert PUBLISHED["sep2018"]["recon_weight"] == 5.0 and PUBLISHED["sep2018"]["kl_form"] == "closed"
+    assert PUBLISHED["dec2018"]["recon_weight"] == 2.5 and PUBLISHED["dec2018"]["kl_form"] == "sample"
 
 
 def test_unknown_task_and_variant():

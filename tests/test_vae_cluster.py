@@ -8,16 +8,19 @@ import math
 import numpy as np
 import pytest
 import torch
+from torch import nn
 from torch.distributions import Categorical, Normal, kl_divergence
 
 from kx_tasks.core.settings import ConfigError, build_params
 from kx_tasks.shared.clustering import clustering_scores, contingency, hungarian_accuracy, hungarian_match, nmi, purity
-from kx_tasks.vae_cluster.config import VaeClusterConfig
+from kx_tasks.vae_cluster.config import PUBLISHED, VaeClusterConfig
 from kx_tasks.vae_cluster.model import ClusterVAE, PlainVAE
 from kx_tasks.vae_cluster.steps import train_model
 from kx_tasks.vae_cluster.volume import decoder_jacobians, decoder_log_volume, line
 
-TINY = VaeClusterConfig(arch="mlp", width=16, latent_dim=3, n_clusters=4, classifier_hidden=8, recon_weight=5.0)
+TINY = VaeClusterConfig(
+    arch="mlp", width=16, latent_dim=3, n_clusters=4, classifier_hidden=8, recon_weight=5.0, init="torch"
+)
 
 
 def tiny_batch(cfg=TINY, n=5, seed=0):
@@ -91,6 +94,101 @@ def test_conv_model_shapes():
     terms = model.loss_terms(torch.rand(2, 1, 28, 28), torch.randn(2, 3))
     assert {k: v.shape for k, v in terms.items()} == {k: (2,) for k in ("recon", "prior", "categorical")}
     assert model.decoder(torch.randn(2, 3)).shape == (2, 1, 28, 28)
+
+
+class DropLast(nn.Module):
+    """TensorFlow's stride-2 transposed 'same' convolution = PyTorch's unpadded one without its last row/column."""
+
+    def forward(self, x):
+        return x[..., :-1, :-1]
+
+
+def keras_same_nets(model, w: int):
+    """The author's conv net with TensorFlow's `padding='same'` written out (one-sided pads and crops), its weights
+    taken from `model` with every kernel flipped and the dense weights permuted as a 180° turn does."""
+    down = lambda a, b: [nn.ZeroPad2d((0, 1, 0, 1)), nn.Conv2d(a, b, 3, stride=2)]  # noqa: E731
+    same = lambda a, b, t=nn.Conv2d: [t(a, b, 3, padding=1)]  # noqa: E731
+    up = lambda a, b: [nn.ConvTranspose2d(a, b, 3, stride=2), DropLast()]  # noqa: E731
+    act = nn.LeakyReLU(0.2)
+    enc = nn.Sequential(
+        *down(1, w), act, *same(w, w), act, *down(w, 2 * w), act, *same(2 * w, 2 * w), act, nn.Flatten()
+    )  # fmt: skip
+    convt = nn.ConvTranspose2d
+    dec = nn.Sequential(
+        nn.Linear(3, 2 * w * 49), nn.Unflatten(-1, (2 * w, 7, 7)), *same(2 * w, 2 * w, convt), act, *up(2 * w, 2 * w),
+        act, *same(2 * w, w, convt), act, *up(w, w), act, *same(w, 1, convt), nn.Sigmoid(),
+    )  # fmt: skip
+    ours = [m for m in model.encoder.body if isinstance(m, nn.Conv2d)] + [
+        m for m in model.decoder.body if isinstance(m, nn.ConvTranspose2d)
+    ]
+    theirs = [m for m in enc if isinstance(m, nn.Conv2d)] + [m for m in dec if isinstance(m, nn.ConvTranspose2d)]
+    with torch.no_grad():
+        for a, b in zip(ours, theirs, strict=True):
+            b.weight.copy_(a.weight.flip(-2, -1))
+            b.bias.copy_(a.bias)
+        head = nn.Linear(2 * w * 49, 3)
+        head.weight.copy_(model.encoder.mean.weight.view(3, 2 * w, 7, 7).flip(-2, -1).reshape(3, -1))
+        head.bias.copy_(model.encoder.mean.bias)
+        first, dense = dec[0], model.decoder.body[0]
+        first.weight.copy_(dense.weight.view(2 * w, 7, 7, 3).flip(1, 2).reshape(-1, 3))
+        first.bias.copy_(dense.bias.view(2 * w, 7, 7).flip(1, 2).reshape(-1))
+    return nn.Sequential(enc, head), dec
+
+
+def test_conv_net_is_the_keras_same_padding_net():
+    """Turning the image by 180° around PyTorch's symmetric padding = TensorFlow's one-sided 'same' padding with
+    flipped kernels: one function class, so one training run in distribution."""
+    cfg = TINY.model_copy(update={"arch": "conv", "width": 4, "init": "keras"})
+    torch.manual_seed(0)
+    model = ClusterVAE(cfg).double()
+    enc, dec = keras_same_nets(model, 4)
+    enc, dec = enc.double(), dec.double()
+    x, z = torch.rand(3, 1, 28, 28, dtype=torch.float64), torch.randn(3, 3, dtype=torch.float64)
+    torch.testing.assert_close(model.encoder(x)[0], enc(x))
+    torch.testing.assert_close(model.decoder(z), dec(z))
+    # and the plain turn-free net is not that function (the check can fail)
+    assert not torch.allclose(model.encoder.body(x), enc[0](x).view(3, -1))
+
+
+def test_keras_init_is_glorot_uniform_with_zero_bias():
+    cfg = TINY.model_copy(update={"init": "keras", "classifier_hidden": 300})
+    model = ClusterVAE(cfg)
+    layer = model.classifier[0]  # Dense(300) on z (3): limit sqrt(6 / (3 + 300))
+    limit = math.sqrt(6 / (3 + 300))
+    assert layer.weight.abs().max() <= limit and layer.weight.abs().max() > 0.9 * limit
+    assert torch.count_nonzero(layer.bias) == 0 and torch.count_nonzero(model.class_means) == 0
+    assert torch.count_nonzero(ClusterVAE(TINY).classifier[0].bias) > 0  # PyTorch's default differs
+
+
+def author_loss(x, x_hat, mean, log_var, z, p_y, class_means, lamb, version):
+    """vae_keras_cluster.py's loss for one batch, in numpy, as the two published versions write it."""
+    xent = 0.5 * ((x - x_hat) ** 2).mean(0)
+    if version == "sep2018":  # z_prior_mean = the class means; kl = -½(1 + log σ² - (μ - μ_y)² - σ²)
+        kl = -0.5 * (1 + log_var[:, None] - (mean[:, None] - class_means[None]) ** 2 - np.exp(log_var)[:, None])
+    else:  # z_prior_mean = z - μ_y; kl = -½(log σ² - (z - μ_y)²)
+        kl = -0.5 * (log_var[:, None] - (z[:, None] - class_means[None]) ** 2)
+    kl = np.einsum("bk,bkd->bd", p_y, kl).mean(0)
+    cat = (p_y * np.log(p_y + 1e-7)).mean(0)
+    return lamb * xent.sum() + kl.sum() + cat.sum()
+
+
+@pytest.mark.parametrize("version", ["sep2018", "dec2018"])
+def test_loss_is_the_authors_formula(version):
+    pins = PUBLISHED[version]
+    cfg = TINY.model_copy(update={k: pins[k] for k in ("recon_weight", "kl_form", "init")})
+    model, x, eps = tiny_batch(cfg, n=6)
+    loss = sum(t.mean() for t in model.loss_terms(x, eps).values()).item()
+    with torch.no_grad():
+        mean, log_var = model.encoder(x)
+        z = mean + torch.exp(0.5 * log_var) * eps
+        p_y = model.classifier(z).softmax(-1)
+        x_hat = model.decoder(z)
+    arrays = [t.numpy() for t in (x.flatten(1), x_hat.flatten(1), mean, log_var, z, p_y, model.class_means.detach())]
+    theirs = author_loss(*arrays, pins["recon_weight"], version)
+    # kx's terms differ by constants only: KL(p(y|z) ‖ uniform) adds log K, and the sample form keeps the
+    # −½‖ε‖² of log p(z|x), which the author drops; neither has a gradient.
+    const = math.log(cfg.n_clusters) - (0.5 * eps.square().sum(1).mean().item() if version == "dec2018" else 0.0)
+    assert loss == pytest.approx(theirs + const, rel=1e-6)
 
 
 # Hand-made clusterings. Clusters 0,0,0 | 1,1 | 2,2,2,2 against labels 1,1,0 | 2,2 | 0,0,0,1:

@@ -46,6 +46,11 @@ def cmd_info(args) -> None:
     print(f"{task.name}: {task.summary}")
     print(f"post:      {task.post_url}")
     print(f"variants:  {', '.join(task.variants)}")
+    for variant, pins in task.variant_params.items():
+        judged = [f"{c.id}: {c.statement} ({c.rule()})" for c in task.claims if c.variants and variant in c.variants]
+        print(f"  {variant}: pins " + ", ".join(f"{k}={v}" for k, v in pins.items()))
+        if judged:
+            print(f"  {' ' * len(variant)}  judged by " + "; ".join(judged))
     print("datasets:  " + ("; ".join(f"{v}: {', '.join(task.datasets_for(v)) or 'none'}" for v in task.variants)))
     print(f"stages:    {' -> '.join(task.stage_names())}")
     for name in task.stage_names():

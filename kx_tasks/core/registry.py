@@ -95,6 +95,8 @@ class Task:
     # Figure file stem -> one-line caption, shown by Snakemake's --report for every figure the evaluate stage
     # writes (each PNG also carries its own run-specific caption).
     figures: Mapping[str, str] = field(default_factory=dict)
+    # Variant -> parameters it pins, over whatever the config sets (e.g. a published setting reproduced exactly).
+    variant_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def datasets_for(self, variant: str) -> tuple[str, ...]:
         if isinstance(self.datasets, Mapping):
@@ -144,6 +146,13 @@ def check_task(obj: Any, source: str) -> None:
         raise TaskError(f"{label} declares no variants")
     if not (isinstance(obj.params, type) and issubclass(obj.params, Params)):
         raise TaskError(f"{label}: params must be a subclass of kx_tasks.core.params.Params")
+    for variant, pins in obj.variant_params.items():
+        if variant not in obj.variants:
+            raise TaskError(f"{label}: variant_params names '{variant}', which is not one of its variants")
+        unknown = set(pins) - set(obj.params.model_fields)
+        if unknown:
+            names = ", ".join(sorted(unknown))
+            raise TaskError(f"{label}: variant_params['{variant}'] pins unknown parameter(s) {names}")
 
 
 def _load(ep, source: str) -> Any:

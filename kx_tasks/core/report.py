@@ -39,6 +39,8 @@ def collect(run_dirs: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
         evaluated = d / stages.FOLDERS["evaluate"]
         record = read_json(evaluated / "run.json")
         metrics = read_json(evaluated / "metrics.json")
+        if (evaluated / "timings.json").exists():  # timing.* metrics, kept apart by the runner
+            metrics.update(read_json(evaluated / "timings.json"))
         key = {"task": record["task"], "variant": record["variant"], "seed": record["seed"]}
         rows += [{**key, "metric": m, "value": v} for m, v in metrics.items()]
         walls = {}

@@ -141,8 +141,14 @@ def make_run(config: dict, task: Task, variant: str, seed: int, stage: str = "tr
         seed=int(seed),
         device=stages.stage_device(resources.gpu, str(config.get("device", "cpu"))),
         threads=resources.threads,
-        params=build_params(task.params, block.get("params"), f"tasks.{task.name}.params"),
+        params=run_params(task, block, variant),
     )
+
+
+def run_params(task: Task, block: dict, variant: str) -> Params:
+    """The config's parameters with what the variant pins on top (the pins win: a published setting stays one)."""
+    values = {**(block.get("params") or {}), **task.variant_params.get(variant, {})}
+    return build_params(task.params, values, f"tasks.{task.name}.params")
 
 
 def make_artefact_run(config: dict, artefact: Artefact, key: str) -> Run:

@@ -2,19 +2,21 @@
 k-volume and |det B|, and four ways to compute it compared for accuracy across condition numbers.
 
 References:
-- Su Jianlin, "Rethinking the determinant of non-square matrices" (非方阵的行列式), Scientific Spaces.
+- Su Jianlin, "再谈非方阵的行列式" (the determinant of a non-square matrix, again), Scientific Spaces, 2018-10-16,
+  https://kexue.fm/archives/6096. For a wide B (n < k) the volume is that of its rows, sqrt(det(BBᵀ)).
 """
 
 from kx_tasks.core.claims import AtLeast, AtMost, Claim
 from kx_tasks.core.registry import Resources, Stage, Task
 from kx_tasks.det.config import DetConfig
 
-POST_URL = "https://kexue.fm/search/非方阵的行列式/"
+POST_URL = "https://kexue.fm/archives/6096"
 
 CLAIMS = (
     Claim(
         "det.kvolume",
-        "sqrt(det(BᵀB)) is the k-volume (base × heights) of the parallelotope spanned by B's columns",
+        "sqrt(det(BᵀB)) is the k-volume (base × heights) of the parallelotope spanned by B's columns (by its rows, "
+        "sqrt(det(BBᵀ)), for a wide B)",
         "definition_vs_kvolume_max_relerr",
         AtMost(1e-20, every_seed=True),
     ),
@@ -26,19 +28,19 @@ CLAIMS = (
     ),
     Claim(
         "det.vector",
-        "an n×1 matrix has volume ‖x‖ (within the rounding bound)",
+        "an n×1 (or 1×k) matrix has volume ‖x‖ (within the rounding bound)",
         "vector_ratio_max",
         AtMost(1.0, every_seed=True),
     ),
     Claim(
         "det.parallelogram",
-        "an n×2 matrix has volume ‖x‖‖y‖ sin θ, the parallelogram's area (within the rounding bound)",
+        "an n×2 (or 2×k) matrix has volume ‖x‖‖y‖ sin θ, the parallelogram's area (within the rounding bound)",
         "parallelogram_ratio_max",
         AtMost(1.0, every_seed=True),
     ),
     Claim(
         "det.orthogonal",
-        "an orthogonal transform QB leaves the volume unchanged (within the rounding bound)",
+        "an orthogonal transform QB leaves the volume unchanged (within the rounding bound), tall or wide",
         "orthogonal_ratio_max",
         AtMost(1.0, every_seed=True),
         source="kx",
@@ -61,7 +63,7 @@ CLAIMS = (
 
 TASK = Task(
     name="det",
-    summary="Non-square determinant sqrt(det(BᵀB)): definition checks and accuracy of 4 methods up to κ=1e12",
+    summary="Non-square determinant sqrt(det(BᵀB)) (rows for wide B): definition checks, 4 methods up to κ=1e12",
     post_url=POST_URL,
     variants=("float64", "float32"),
     params=DetConfig,

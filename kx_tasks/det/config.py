@@ -8,15 +8,15 @@ from pydantic import Field, model_validator
 
 from kx_tasks.core.params import Params
 
-SHAPES = ((3, 1), (3, 2), (5, 2), (5, 3), (8, 4), (8, 8), (10, 5), (16, 8), (64, 8))
+SHAPES = ((3, 1), (3, 2), (5, 2), (5, 3), (8, 4), (8, 8), (10, 5), (16, 8), (64, 8), (1, 4), (2, 5), (3, 8), (5, 10))
 
 
 class DetConfig(Params):
     shapes: tuple[tuple[int, int], ...] = Field(
         SHAPES,
         min_length=1,
-        description="matrix shapes [n, k] with 1 ≤ k ≤ n; k = 1, 2 are the post's worked cases (a vector's length, "
-        "a parallelogram's area), n = k the square case",
+        description="matrix shapes [n, k], n, k ≥ 1; min(n, k) = 1, 2 are the post's worked cases (a vector's length, "
+        "a parallelogram's area), n = k the square case, n < k wide (the volume of the rows)",
     )
     log10_conds: tuple[int, ...] = Field(
         tuple(range(13)), min_length=1, description="condition numbers κ = 10^c of the generated matrices (c ≥ 0)"
@@ -30,8 +30,8 @@ class DetConfig(Params):
     @model_validator(mode="after")
     def _consistent(self):
         for n, k in self.shapes:
-            if not 1 <= k <= n:
-                raise ValueError(f"shapes: ({n}, {k}) needs 1 <= k <= n")
+            if n < 1 or k < 1:
+                raise ValueError(f"shapes: ({n}, {k}) needs n >= 1 and k >= 1")
         if any(c < 0 for c in self.log10_conds):
             raise ValueError("log10_conds: condition numbers are >= 1, so exponents must be >= 0")
         # The reference loses about log10(κ²) digits; keep 25 beyond that for the claims' 1e-20 tolerance.
@@ -42,4 +42,4 @@ class DetConfig(Params):
 
     @property
     def minors_ok(self):
-        return {(n, k): math.comb(n, k) <= self.max_minors for n, k in self.shapes}
+        return {(n, k): math.comb(max(n, k), min(n, k)) <= self.max_minors for n, k in self.shapes}

@@ -3,7 +3,9 @@ method in the working precision, and an mpmath reference computed from the very 
 
 Matrices are B = U diag(s) Vᵀ with s log-spaced from κ^½ down to κ^-½ (so the volume stays near 1 and no
 precision is lost to over- or underflow), U with orthonormal columns and V orthogonal, then rounded to the
-working precision; κ is re-measured on the rounded matrix, because rounding changes it when κ ≳ 1/ε.
+working precision; κ is re-measured on the rounded matrix, because rounding changes it when κ ≳ 1/ε. A wide
+shape (n < k) is the transpose of a tall one, and every check reads its rows (the post's reading, see
+kx_tasks/shared/linalg.py): `A` below is B or Bᵀ, whichever has at least as many rows as columns.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ def random_orthonormal(n: int, k: int, gen: torch.Generator) -> torch.Tensor:
 
 def random_matrices(n: int, k: int, log10_cond: int, count: int, gen: torch.Generator) -> torch.Tensor:
     """(count, n, k) float64 matrices with singular values 10^(c/2) ... 10^(-c/2)."""
+    if n < k:
+        return random_matrices(k, n, log10_cond, count, gen).mT
     s = torch.logspace(log10_cond / 2, -log10_cond / 2, k, dtype=torch.float64) if k > 1 else torch.ones(1)
     out = [
         random_orthonormal(n, k, gen) @ torch.diag(s.double()) @ random_orthonormal(k, k, gen).T for _ in range(count)
@@ -83,11 +87,13 @@ def sweep(
     errors, checks = [], []
     progress = Progress(len(cfg.shapes) * len(cfg.log10_conds), "det sweep", unit="cases")
     for n, k in cfg.shapes:
+        m = min(n, k)  # the vectors spanning the volume: B's columns, or a wide B's rows
         for c in cfg.log10_conds:
             B64 = random_matrices(n, k, c, cfg.samples, gen)
             B = B64.to(dtype)
             B_dev = B.to(device)
             exact = B.double()  # the stored numbers, exactly (float32 -> float64 is exact)
+            A = exact if n >= k else exact.mT
             sv = torch.linalg.svdvals(exact)
             kappa = (sv[:, 0] / sv[:, -1]).tolist()
             values = {}
@@ -100,7 +106,7 @@ def sweep(
             rotated = volume((Q @ B64).to(dtype).to(device)).double().cpu()  # volume of QB, working precision
             absdet = torch.linalg.det(B_dev).abs().double().cpu() if n == k else None
             for i in range(cfg.samples):
-                by_def, kvol = reference(exact[i].numpy())
+                by_def, kvol = reference(A[i].numpy())
                 ref = float(by_def)
                 bound = n * k * kappa[i] * eps  # first-order error bound of a backward-stable method
                 row = {"n": n, "k": k, "log10_cond": c, "kappa": kappa[i], "sample": i, "reference": ref}
@@ -119,13 +125,13 @@ def sweep(
                 )
                 err = relative_error(float(rotated[i]), ref)
                 checks.append({**check, "check": "orthogonal", "relerr": err, "ratio": err / (2 * bound)})
-                if k == 1:  # the post's first worked case: a single vector's volume is its length
-                    length = mpmath.norm([mpmath.mpf(float(x)) for x in exact[i, :, 0]])
+                if m == 1:  # the post's first worked case: a single vector's volume is its length
+                    length = mpmath.norm([mpmath.mpf(float(x)) for x in A[i, :, 0]])
                     err = relative_error(float(vol[i]), float(length))
                     checks.append({**check, "check": "vector", "relerr": err, "ratio": err / bound})
-                if k == 2:  # the second: two vectors span a parallelogram of area |x||y| sin θ
-                    x = [mpmath.mpf(float(v)) for v in exact[i, :, 0]]
-                    y = [mpmath.mpf(float(v)) for v in exact[i, :, 1]]
+                if m == 2:  # the second: two vectors span a parallelogram of area |x||y| sin θ
+                    x = [mpmath.mpf(float(v)) for v in A[i, :, 0]]
+                    y = [mpmath.mpf(float(v)) for v in A[i, :, 1]]
                     nx, ny = mpmath.norm(x), mpmath.norm(y)
                     area = nx * ny * mpmath.sin(mpmath.acos(mpmath.fdot(x, y) / (nx * ny)))
                     err = relative_error(float(vol[i]), float(area))

@@ -22,13 +22,25 @@ class GillespieConfig(Params):
         "trajectory plot"
     )  # fmt: skip
     fsp_max_count: int = Field(
-        200, ge=1, description="cap of the finite-state-projection box (exact distribution; networks of ≤ 2 species)"
+        200, ge=1, description="cap of the finite-state-projection box (exact distribution; networks of ≤ 2 species; "
+        "skipped where the counts exceed it)"
+    )  # fmt: skip
+    tau_eps: float = Field(0.03, gt=0, lt=1, description="tau-leaping's error control ε (Cao et al.'s default)")
+    eps_sweep: tuple[float, ...] = Field(
+        (0.001, 0.003, 0.01, 0.03, 0.1),
+        description="`tau.*` variants also run an ensemble at each of these ε and with the exact direct method, "
+        "timed side by side in one job (error and events/s vs ε); empty: no sweep",
+    )
+    sweep_trajectories: int = Field(
+        500, ge=2, description="trajectories of each ensemble in the ε sweep (on [0, t_end], same grid)"
     )
 
     @model_validator(mode="after")
     def _consistent(self):
         if self.burn_in >= self.t_end:
             raise ValueError(f"burn_in: must be < t_end ({self.burn_in} >= {self.t_end})")
+        if any(not 0 < e < 1 for e in self.eps_sweep):
+            raise ValueError(f"eps_sweep: every ε must be in (0, 1), got {list(self.eps_sweep)}")
         if self.event_t_end <= self.burn_in:
             raise ValueError(f"event_t_end: must exceed burn_in ({self.event_t_end} <= {self.burn_in})")
         return self

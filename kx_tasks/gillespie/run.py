@@ -7,17 +7,20 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from kx_tasks.core.settings import Run
 from kx_tasks.gillespie.config import GillespieConfig
-from kx_tasks.gillespie.figures import parse_variant, plot_histograms, plot_trajectory
+from kx_tasks.gillespie.figures import parse_variant, plot_histograms, plot_sweep, plot_trajectory
 from kx_tasks.gillespie.fsp import marginal, stationary_distribution, tail_mass
 from kx_tasks.gillespie.network import Network
 from kx_tasks.gillespie.ssa import event_histogram, event_trajectory, simulate, stationary_histogram
+from kx_tasks.gillespie.sweep import eps_sweep
 from kx_tasks.gillespie.tables import EXACT
 
 log = logging.getLogger("kx")
 NETWORKS = Path(__file__).parent / "networks"
+MAX_PATH_EVENTS = 10_000_000  # the single event-level path stops here (high-count networks: ~14,000 events/unit)
 
 
 def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
@@ -25,19 +28,18 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
     method, name = parse_variant(run.variant)
     net = Network.from_yaml(NETWORKS / f"{name}.yaml")
     times = np.linspace(0.0, cfg.t_end, cfg.n_times)
+    if method == "tau" and cfg.eps_sweep:
+        table = eps_sweep(net, cfg, times, run.seed, lambda c: stationary_samples(c, times, cfg))
+        table.to_csv(out_dir / "tau_sweep.csv", index=False, float_format="%.17g")
     start = time.perf_counter()
-    result = simulate(net, cfg.t_end, cfg.n_trajectories, times, method=method, seed=run.seed)
+    result = simulate(net, cfg.t_end, cfg.n_trajectories, times, method=method, seed=run.seed, eps=cfg.tau_eps)
     wall = time.perf_counter() - start
-    log.info(
-        "%s: %d trajectories, %d events in %.2fs (%.2e events/s)",
-        run.variant,
-        cfg.n_trajectories,
-        result.n_events.sum(),
-        wall,
-        result.n_events.sum() / wall,
-    )
-    ev_times, ev_states = event_trajectory(net, cfg.event_t_end, seed=run.seed)
-    log.info("event trajectory: %d events to t=%g", len(ev_times) - 1, cfg.event_t_end)
+    events = result.n_events.sum()
+    log.info("%s: %d trajectories, %d events in %.2fs (%.2e events/s)", run.variant, cfg.n_trajectories, events,
+             wall, events / wall)  # fmt: skip
+    ev_times, ev_states = event_trajectory(net, cfg.event_t_end, seed=run.seed, max_events=MAX_PATH_EVENTS)
+    t_path = cfg.event_t_end if len(ev_times) <= MAX_PATH_EVENTS else float(ev_times[-1])
+    log.info("event trajectory: %d events to t=%g", len(ev_times) - 1, t_path)
     np.savez_compressed(
         out_dir / "trajectories.npz",
         times=times,
@@ -45,7 +47,7 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
         n_events=result.n_events,
         species=np.array(net.species),
     )
-    np.savez_compressed(out_dir / "events.npz", times=ev_times, states=ev_states)
+    np.savez_compressed(out_dir / "events.npz", times=ev_times, states=ev_states, t_end=t_path)
 
 
 def stationary_samples(counts: np.ndarray, times: np.ndarray, cfg: GillespieConfig) -> np.ndarray:
@@ -57,6 +59,24 @@ def stationary_samples(counts: np.ndarray, times: np.ndarray, cfg: GillespieConf
 def total_variation(p: np.ndarray, q: np.ndarray) -> float:
     n = max(len(p), len(q))
     return 0.5 * float(np.abs(np.pad(p, (0, n - len(p))) - np.pad(q, (0, n - len(q)))).sum())
+
+
+def sweep_metrics(table: pd.DataFrame, exact: dict | None) -> dict[str, float]:
+    """Per simulator (direct, eps<ε>): relative error of the protein mean and Fano factor against the exact
+    moments (against the direct method's where none are known); timing.*: events/s and the speed-up over direct."""
+    reference = table[table.method == "direct"].iloc[0]
+    exact_mean = exact["mean.n"] if exact else reference["mean.n"]
+    exact_fano = exact["var.n"] / exact["mean.n"] if exact else reference["fano.n"]
+    out = {}
+    for _, row in table.iterrows():
+        key = "direct" if row.method == "direct" else f"eps{row.eps:g}"
+        out[f"sweep.mean_relerr.{key}.n"] = abs(row["mean.n"] - exact_mean) / exact_mean
+        out[f"sweep.fano_relerr.{key}.n"] = abs(row["fano.n"] - exact_fano) / exact_fano
+        out[f"sweep.events.{key}"] = float(row.events)  # reactions fired, all trajectories
+        out[f"timing.events_per_s.{key}"] = row.events_per_s
+        if row.method == "tau":
+            out[f"timing.speedup.{key}"] = reference.wall_s / row.wall_s
+    return out
 
 
 def evaluate(run: Run, inputs: dict[str, Path], out_dir: Path) -> dict[str, float]:
@@ -82,12 +102,17 @@ def evaluate(run: Run, inputs: dict[str, Path], out_dir: Path) -> dict[str, floa
         metrics[f"exact_{key}"] = value
     if name in EXACT:
         metrics["exact_fano.n"] = EXACT[name]["var.n"] / EXACT[name]["mean.n"]
+    if (inputs["train"] / "tau_sweep.csv").exists():
+        table = pd.read_csv(inputs["train"] / "tau_sweep.csv")
+        metrics.update(sweep_metrics(table, EXACT.get(name)))
+        plot_sweep(table, EXACT.get(name), run, out_dir / "tau_sweep.png")
 
     first = int(np.searchsorted(events["times"], cfg.burn_in))
-    timed = stationary_histogram(events["times"], events["states"], cfg.event_t_end, cfg.burn_in)
+    t_path = float(events["t_end"])  # event_t_end, or where a high-count path hit its event cap
+    timed = stationary_histogram(events["times"], events["states"], t_path, cfg.burn_in)
     counted = event_histogram(events["states"], first)
     exact = None
-    if len(net.species) <= 2:
+    if len(net.species) <= 2 and x.max() < cfg.fsp_max_count:  # else the box cannot hold the law
         p = stationary_distribution(
             net, tuple(min(cfg.fsp_max_count, 3 * int(x[:, i].max()) + 10) for i in range(len(net.species)))
         )

@@ -4,16 +4,17 @@ by the k columns of B (n x k) in R^n.
 `volume` and `log_volume` are the library functions (batched over leading dimensions, differentiable, stable);
 the other `volume_*` functions are the textbook routes the `det` task compares them with.
 
-Conventions for wide matrices (n < k): k vectors in R^n are linearly dependent, so BᵀB is singular and the
-definition gives 0 (`wide="zero"`, the default). `wide="rows"` instead returns the volume spanned by the rows,
-sqrt(det(BBᵀ)), the convention used for a map R^k -> R^n with n < k (e.g. an encoder's Jacobian).
+Wide matrices (n < k): the post takes "without loss of generality n > k", i.e. of the two readings of a matrix it
+defines the one that is not trivially zero, so for n < k the volume is that of the n rows, sqrt(det(BBᵀ))
+(`wide="rows"`, the default; also the convention for the Jacobian of a map R^k -> R^n). `wide="zero"` is the
+literal reading of the columns: k vectors in R^n are dependent, so BᵀB is singular and the volume is 0.
 
 Stability: forming BᵀB squares the condition number κ, so the Gram route loses all digits once κ² ε ≳ 1.
 Householder QR works on B itself: B = QR, vol = ∏|r_ii|, with relative error O(k κ ε).
 
 References:
-- Su Jianlin, "Rethinking the determinant of non-square matrices" (非方阵的行列式), Scientific Spaces;
-  the post id was not verified offline, hence the search link: https://kexue.fm/search/非方阵的行列式/
+- Su Jianlin, "再谈非方阵的行列式" (the determinant of a non-square matrix, again), Scientific Spaces,
+  2018-10-16, https://kexue.fm/archives/6096
 - Cauchy–Binet: det(BᵀB) = Σ_S det(B_S)², over the k-row subsets S.
 """
 
@@ -24,7 +25,7 @@ import math
 
 import torch
 
-WIDE = ("zero", "rows")
+WIDE = ("rows", "zero")
 
 
 def _check(B: torch.Tensor, wide: str) -> None:
@@ -42,7 +43,7 @@ def _oriented(B: torch.Tensor, wide: str) -> torch.Tensor | None:
     return None if wide == "zero" else B.mT
 
 
-def log_volume(B: torch.Tensor, wide: str = "zero") -> torch.Tensor:
+def log_volume(B: torch.Tensor, wide: str = "rows") -> torch.Tensor:
     """log sqrt(det(BᵀB)) for B: (..., n, k) -> (...,), via Householder QR; -inf for dependent columns.
 
     Differentiable: d log vol / dB = (B⁺)ᵀ, the transposed pseudo-inverse.
@@ -55,7 +56,7 @@ def log_volume(B: torch.Tensor, wide: str = "zero") -> torch.Tensor:
     return torch.log(torch.diagonal(R, dim1=-2, dim2=-1).abs()).sum(-1)
 
 
-def volume(B: torch.Tensor, wide: str = "zero") -> torch.Tensor:
+def volume(B: torch.Tensor, wide: str = "rows") -> torch.Tensor:
     """sqrt(det(BᵀB)) for B: (..., n, k) -> (...,), via Householder QR (relative error O(k κ ε))."""
     _check(B, wide)
     A = _oriented(B, wide)
@@ -65,7 +66,7 @@ def volume(B: torch.Tensor, wide: str = "zero") -> torch.Tensor:
     return torch.diagonal(R, dim1=-2, dim2=-1).abs().prod(-1)
 
 
-def volume_gram(B: torch.Tensor, wide: str = "zero") -> torch.Tensor:
+def volume_gram(B: torch.Tensor, wide: str = "rows") -> torch.Tensor:
     """The textbook route sqrt(det(BᵀB)) (LU on the Gram matrix); NaN when rounding makes det(BᵀB) < 0."""
     _check(B, wide)
     A = _oriented(B, wide)
@@ -74,7 +75,7 @@ def volume_gram(B: torch.Tensor, wide: str = "zero") -> torch.Tensor:
     return torch.sqrt(torch.linalg.det(A.mT @ A))
 
 
-def volume_svd(B: torch.Tensor, wide: str = "zero") -> torch.Tensor:
+def volume_svd(B: torch.Tensor, wide: str = "rows") -> torch.Tensor:
     """∏ σ_i, the product of the singular values."""
     _check(B, wide)
     A = _oriented(B, wide)
@@ -87,7 +88,7 @@ def cauchy_binet_terms(n: int, k: int) -> int:
     return math.comb(n, k)
 
 
-def volume_cauchy_binet(B: torch.Tensor, wide: str = "zero", max_terms: int = 100_000) -> torch.Tensor:
+def volume_cauchy_binet(B: torch.Tensor, wide: str = "rows", max_terms: int = 100_000) -> torch.Tensor:
     """sqrt(Σ_S det(B_S)²) over all C(n, k) square k x k submatrices B_S (Cauchy–Binet); small cases only."""
     _check(B, wide)
     A = _oriented(B, wide)

@@ -29,12 +29,14 @@ def train_model(
     label: str,
     checkpoint_dir: Path | None = None,
     history_path: Path | None = None,
+    adam_eps: float = 1e-8,
 ) -> TrainLog:
     """Train `model` (anything with loss_terms(x, eps) -> {name: (B,)} and cfg.latent_dim) on `x` (N, 1, 28, 28)
-    with Adam; one epoch = one pass in a fresh random order."""
+    with Adam; one epoch = one pass in a fresh random order. Keras' Adam (the author's) adds ε to sqrt(v̂)·sqrt(1 −
+    β₂ᵗ) rather than to sqrt(v̂): the same update up to ε-sized terms."""
     device = x.device
     gen = torch.Generator(device=device).manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, eps=adam_eps)
     n = len(x)
     steps = (n + batch_size - 1) // batch_size
 
