@@ -34,6 +34,8 @@ docs: $(VENV)/.installed
 # The README's results section, from the report of the last `make run` (results/report/summary.md).
 readme: $(VENV)/.installed results/report/summary.md
 	$(BIN)/kx readme --summary results/report/summary.md
+	if [ -f results/report_paper_cpu/summary.md ]; then \
+		$(BIN)/kx readme --block paper-cpu --summary results/report_paper_cpu/summary.md; fi
 
 dry-run: $(VENV)/.installed
 	$(BIN)/snakemake -n --configfile $(CONFIG)

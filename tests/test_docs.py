@@ -36,6 +36,12 @@ def test_readme_results_are_pasted_between_markers(tmp_path, capsys):
     assert main(["readme", "--file", str(readme), "--summary", str(summary)]) == 0
     text = readme.read_text()
     assert "typed by hand" not in text and "| `a` | **reproduced** |" in text and text.endswith("rest\n")
+    begin, end = docs.result_markers("paper-cpu")  # a second report's block, filled independently
+    readme.write_text(f"{text}{begin}\nold\n{end}\n")
+    summary.write_text("| one seed |\n")
+    assert main(["readme", "--file", str(readme), "--summary", str(summary), "--block", "paper-cpu"]) == 0
+    text = readme.read_text()
+    assert "| `a` | **reproduced** |" in text and "| one seed |" in text and "old" not in text
     assert main(["readme", "--file", str(summary), "--summary", str(summary)]) == 2  # no markers: an error
     assert "missing the markers" in capsys.readouterr().err
 

@@ -88,8 +88,8 @@ def cmd_docs(args) -> None:
 def cmd_readme(args) -> None:
     from kx_tasks.core import docs
 
-    docs.paste_results(Path(args.file), Path(args.summary))
-    print(f"{args.file}: results section pasted from {args.summary}")
+    docs.paste_results(Path(args.file), Path(args.summary), args.block)
+    print(f"{args.file}: block '{args.block}' pasted from {args.summary}")
 
 
 def load_config(path: str | None) -> dict:
@@ -219,6 +219,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("readme", help="paste the report's summary.md into the README's results section")
     s.add_argument("--file", default="README.md")
     s.add_argument("--summary", default="results/report/summary.md")
+    s.add_argument("--block", default="results", help="the README block (kx:BLOCK:begin ... kx:BLOCK:end)")
     s.set_defaults(fn=cmd_readme)
 
     s = sub.add_parser("run", help="run one task outside Snakemake (same code path as the rules)")

@@ -41,8 +41,8 @@ def eps_sweep(net: Network, cfg: GillespieConfig, times: np.ndarray, seed: int, 
     """One row per simulator: method, eps, wall_s, events, events_per_s, stationary moments. `samples(counts)`
     picks the stationary samples from an ensemble, as the evaluate stage does."""
     rows = []
-    for method, eps in [("direct", np.nan)] + [("tau", e) for e in cfg.eps_sweep]:
-        result, wall = timed(net, cfg, times, seed, method, 0.03 if method == "direct" else eps)
+    for method, eps in [("direct", np.nan)] + [("tau", e) for e in cfg.eps_sweep]:  # direct ignores ε
+        result, wall = timed(net, cfg, times, seed, method, cfg.tau_eps if method == "direct" else eps)
         events = int(result.n_events.sum())
         rows.append(
             {
