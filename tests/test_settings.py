@@ -2,6 +2,8 @@
 declaration of each parameter (its pydantic model), then its JSON Schema."""
 
 import pytest
+import yaml
+from conftest import REPO
 
 from kx_tasks.core import params, settings
 from kx_tasks.core.registry import discover
@@ -68,6 +70,19 @@ def test_a_published_variant_pins_its_settings_over_the_config():
     assert (plain.recon_weight, plain.epochs) == (7.0, 3)
     assert PUBLISHED["sep2018"]["recon_weight"] == 5.0 and PUBLISHED["sep2018"]["kl_form"] == "closed"
     assert PUBLISHED["dec2018"]["recon_weight"] == 2.5 and PUBLISHED["dec2018"]["kl_form"] == "sample"
+
+
+def test_default_config_runs_no_published_setting():
+    """A config without a variants list runs the task's default variants: the default `make run` must not start
+    the author's 50-epoch conv scripts."""
+    from kx_tasks.core.settings import runs
+
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    vae = {key.variant for key in runs(config, discover()) if key.task == "vae_cluster"}
+    assert vae == {"mnist", "fashion_mnist"}
+    paper = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+    vae = {key.variant for key in runs(paper, discover()) if key.task == "vae_cluster"}
+    assert vae == {"mnist.sep2018", "fashion_mnist.sep2018", "mnist.dec2018", "fashion_mnist.dec2018"}
 
 
 def test_unknown_task_and_variant():

@@ -46,6 +46,8 @@ def cmd_info(args) -> None:
     print(f"{task.name}: {task.summary}")
     print(f"post:      {task.post_url}")
     print(f"variants:  {', '.join(task.variants)}")
+    if task.default_variants:
+        print(f"  run when the config lists none: {', '.join(task.default_variants)}")
     for variant, pins in task.variant_params.items():
         judged = [f"{c.id}: {c.statement} ({c.rule()})" for c in task.claims if c.variants and variant in c.variants]
         print(f"  {variant}: pins " + ", ".join(f"{k}={v}" for k, v in pins.items()))

@@ -40,6 +40,8 @@ def params_markdown(tasks: dict[str, Task]) -> str:
             meaning = row["meaning"].replace("|", "\\|")
             lines.append(f"| `{row['key']}` | {row['type']} | {row['default']} | {row['bounds']} | {meaning} |")
         lines += ["", "Variants: " + ", ".join(f"`{v}`" for v in task.variants) + "."]
+        if task.default_variants:
+            lines[-1] += " A config that lists none runs " + ", ".join(f"`{v}`" for v in task.default_variants) + "."
         for variant, pins in task.variant_params.items():
             values = ", ".join(f"`{k}: {v}`" for k, v in pins.items())
             lines.append(f"- `{variant}` pins {values}, over the config.")

@@ -97,6 +97,8 @@ class Task:
     figures: Mapping[str, str] = field(default_factory=dict)
     # Variant -> parameters it pins, over whatever the config sets (e.g. a published setting reproduced exactly).
     variant_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # The variants a config that lists none runs (empty: all); e.g. not the hours-long published settings.
+    default_variants: tuple[str, ...] = ()
 
     def datasets_for(self, variant: str) -> tuple[str, ...]:
         if isinstance(self.datasets, Mapping):
@@ -146,6 +148,9 @@ def check_task(obj: Any, source: str) -> None:
         raise TaskError(f"{label} declares no variants")
     if not (isinstance(obj.params, type) and issubclass(obj.params, Params)):
         raise TaskError(f"{label}: params must be a subclass of kx_tasks.core.params.Params")
+    stray = set(obj.default_variants) - set(obj.variants)
+    if stray:
+        raise TaskError(f"{label}: default_variants names {', '.join(sorted(stray))}, not among its variants")
     for variant, pins in obj.variant_params.items():
         if variant not in obj.variants:
             raise TaskError(f"{label}: variant_params names '{variant}', which is not one of its variants")

@@ -96,7 +96,8 @@ def enabled_tasks(config: dict, tasks: dict[str, Task]) -> list[str]:
 
 
 def variants(config: dict, task: Task) -> list[str]:
-    return list(task_block(config, task.name).get("variants") or task.variants)
+    """The config's list, else the task's default variants, else all of them."""
+    return list(task_block(config, task.name).get("variants") or task.default_variants or task.variants)
 
 
 def seeds(config: dict, task: Task) -> list[int]:

@@ -63,6 +63,7 @@ TASK = Task(
     post_url="https://kexue.fm/archives/5887",
     # `mnist`, `fashion_mnist`: the config's parameters; `<dataset>.<version>`: the author's script, pinned.
     variants=DATASETS + PAPER_VARIANTS,
+    default_variants=DATASETS,  # the published scripts (50 conv epochs each) run when a config names them
     datasets={v: (v.split(".")[0],) for v in DATASETS + PAPER_VARIANTS},
     params=VaeClusterConfig,
     variant_params={f"{d}.{v}": PUBLISHED[v] for v in PUBLISHED for d in DATASETS},
