@@ -69,7 +69,7 @@ def plot_sweep(table, exact: dict | None, run, path: Path) -> None:
     ax.plot(tau.eps, 100 * (tau["fano.n"] - fano).abs() / fano, "o-", label="tau-leaping")
     ax.axhline(100 * abs(direct["fano.n"] - fano) / fano, color="k", ls="--", lw=1, label="direct (sampling noise)")
     ax.axhline(5, color="tab:red", ls=":", lw=1, label="5%")
-    ax.set(xscale="log", xlabel="ε", ylabel=f"|Fano(n) − {against}| / {against} (%)", title="error")
+    ax.set(xscale="log", yscale="log", xlabel="ε", ylabel=f"|Fano(n) − {against}| / {against} (%)", title="error")
     ax.legend(fontsize=7)
     ax = axes[0, 1]
     ax.plot(tau.eps, tau.events_per_s, "o-", label="tau-leaping")
@@ -77,6 +77,7 @@ def plot_sweep(table, exact: dict | None, run, path: Path) -> None:
     ax.set(xscale="log", yscale="log", xlabel="ε", ylabel="reactions fired per second", title="speed")
     ax.legend(fontsize=7)
     fig.suptitle(f"{run.variant}, seed {run.seed}", fontsize=9)
+    fig.tight_layout()
     save_figure(
         fig,
         path,
