@@ -181,6 +181,12 @@ def test_eps_sweep_times_direct_and_tau_on_one_ensemble(tmp_path):
     long = pd.DataFrame(
         [{"task": "gillespie", "variant": "tau.x", "seed": 0, "metric": k, "value": v} for k, v in metrics.items()]
     )
+    from types import SimpleNamespace
+
+    from kx_tasks.gillespie.figures import plot_sweep
+
+    plot_sweep(table, EXACT["gene_expression_x100"], SimpleNamespace(variant="tau.x", seed=0), tmp_path / "s.png")
+    assert (tmp_path / "s.png").stat().st_size > 10_000
     shown = sweep_table(long)
     assert list(shown.index.get_level_values("simulator")) == ["direct", "tau ε=0.003", "tau ε=0.03"]
     assert shown.loc[("tau.x", "direct"), "speed-up vs direct"] == "–"
