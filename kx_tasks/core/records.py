@@ -69,3 +69,14 @@ def run_record(run, stage: str, device: str, wall_time_s: float, gpu_ids: list[s
         "argv": sys.argv,
         **device_info(device),
     }
+
+
+TIMING = "timing."  # metrics read off a clock (speed-ups, events/s): they cannot repeat to the byte
+TIMINGS = "timings.json"
+
+
+def split_timings(metrics: dict[str, float]) -> tuple[dict[str, float], dict[str, float]]:
+    """(metrics.json, timings.json): wall-clock measurements are kept apart, so that the same config and seed
+    give a byte-identical metrics.json; the report reads both, and claims may judge either."""
+    timings = {k: v for k, v in metrics.items() if k.startswith(TIMING)}
+    return {k: v for k, v in metrics.items() if k not in timings}, timings

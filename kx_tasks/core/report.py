@@ -20,7 +20,7 @@ from kx_tasks import __version__
 from kx_tasks.core import stages
 from kx_tasks.core.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Summary
 from kx_tasks.core.io import atomic_path, read_json, write_text
-from kx_tasks.core.records import git_commit
+from kx_tasks.core.records import TIMINGS, git_commit
 from kx_tasks.core.registry import Task, TaskError, resolve
 from kx_tasks.shared.plotting import read_caption
 
@@ -39,8 +39,8 @@ def collect(run_dirs: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
         evaluated = d / stages.FOLDERS["evaluate"]
         record = read_json(evaluated / "run.json")
         metrics = read_json(evaluated / "metrics.json")
-        if (evaluated / "timings.json").exists():  # timing.* metrics, kept apart by the runner
-            metrics.update(read_json(evaluated / "timings.json"))
+        if (evaluated / TIMINGS).exists():  # timing.* metrics, kept apart by the runner
+            metrics.update(read_json(evaluated / TIMINGS))
         key = {"task": record["task"], "variant": record["variant"], "seed": record["seed"]}
         rows += [{**key, "metric": m, "value": v} for m, v in metrics.items()]
         walls = {}

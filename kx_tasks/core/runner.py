@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kx_tasks.core import gpus, stages
 from kx_tasks.core.io import atomic_dir, write_json, write_yaml
-from kx_tasks.core.records import run_record
+from kx_tasks.core.records import TIMINGS, run_record, split_timings
 from kx_tasks.core.registry import Artefact, Task, TaskError, resolve, stage_function
 from kx_tasks.core.seeding import seed_everything
 from kx_tasks.core.settings import Run
@@ -33,17 +33,6 @@ def check_metrics(metrics, task: str) -> dict[str, float]:
         except (TypeError, ValueError) as e:
             raise TaskError(f"task '{task}': metric '{key}' is not a number: {value!r}") from e
     return out
-
-
-TIMING = "timing."  # metrics read off a clock (speed-ups, events/s): they cannot repeat to the byte
-TIMINGS = "timings.json"
-
-
-def split_timings(metrics: dict[str, float]) -> tuple[dict[str, float], dict[str, float]]:
-    """(metrics.json, timings.json): wall-clock measurements are kept apart, so that the same config and seed
-    give a byte-identical metrics.json; the report reads both, and claims may judge either."""
-    timings = {k: v for k, v in metrics.items() if k.startswith(TIMING)}
-    return {k: v for k, v in metrics.items() if k not in timings}, timings
 
 
 def run_stage(task: Task, stage: str, run: Run, inputs: dict[str, Path], out_dir: str | Path) -> dict | None:
