@@ -47,7 +47,8 @@ def main(out: Path, checkpoints: Path, sleep_s: float) -> None:
         ce.mean().backward()
         opt.step()
         done[0] += 1
-        (out / "progress").write_text(str(done[0]))
+        (out / "progress.tmp").write_text(str(done[0]))
+        (out / "progress.tmp").replace(out / "progress")  # atomic: the watching test never reads a half-written file
         time.sleep(sleep_s)
         return {"ce": ce}
 
