@@ -14,7 +14,9 @@ export PATH := $(abspath $(BIN)):$(PATH)
 .PHONY: run test lint docs readme dry-run clean
 
 # --rerun-incomplete: a run interrupted earlier is simply redone (its checkpoints, if any, are resumed).
+# kx check: every problem of the config, one line each, before any job (Snakemake's own loader names no line).
 run: $(VENV)/.installed
+	$(BIN)/kx check $(CONFIG)
 	$(BIN)/snakemake --configfile $(CONFIG) --cores $(CORES) --rerun-incomplete
 
 test: $(VENV)/.installed
@@ -37,7 +39,9 @@ readme: $(VENV)/.installed results/report/summary.md
 	if [ -f results/report_paper_cpu/summary.md ]; then \
 		$(BIN)/kx readme --block paper-cpu --summary results/report_paper_cpu/summary.md; fi
 
-dry-run: $(VENV)/.installed
+dry-# kx check: every problem of the config, one line each, before any job (Snakemake's own loader names no line).
+run: $(VENV)/.installed
+	$(BIN)/kx check $(CONFIG)
 	$(BIN)/snakemake -n --configfile $(CONFIG)
 
 clean:

@@ -1,5 +1,10 @@
 # kx: the table of contents. Logic lives in workflow/rules/common.smk and in the kx_tasks package.
+import sys
+
 from snakemake.utils import min_version, validate
+
+from kx_tasks.core import config_file
+from kx_tasks.core.params import ConfigError
 
 min_version("9.0")
 
@@ -7,6 +12,12 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+# Every problem of the config, one line each, naming the key (kx check CONFIG prints the same before `make run`);
+# then Snakemake's own validation, which fills the schema's defaults.
+try:
+    config_file.check(config, config_file.label(workflow.configfiles))
+except ConfigError as e:
+    sys.exit(f"kx: config error:\n{e}")
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

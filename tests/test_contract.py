@@ -105,5 +105,5 @@ def test_failed_stage_leaves_nothing_that_looks_complete(tmp_path):
     task = dataclasses.replace(TASKS["det"], stages={**TASKS["det"].stages, "train": Stage("test_contract:broken")})
     with pytest.raises(RuntimeError, match="mid-stage"):
         runner.run_stage(task, "train", smoke_run("det"), {}, tmp_path / "train")
-    # Only the checkpoint directory, kept for a resumed rerun; no output directory, no temporary one.
-    assert [p.name for p in tmp_path.iterdir()] == [".train.checkpoints"]
+    # No output directory, no temporary one, and no empty checkpoint folder (one with checkpoints would be kept).
+    assert [p.name for p in tmp_path.iterdir()] == []

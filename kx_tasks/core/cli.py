@@ -4,6 +4,7 @@ kx list
 kx info TASK                     variants, stages and their resources, parameters, claims
 kx schema TASK                   the JSON Schema of the task's parameters
 kx run TASK [--variant V] [--seed S] [--config FILE] [--out DIR] [--data-dir DIR]
+kx check CONFIG [--alone]          the config checked as the pipeline checks it (`make run` runs this first)
 kx docs [--check]                regenerate (or check) the parameter tables of config/README.md
 kx readme                        paste results/report/summary.md into README.md's results section
 kx data DATASET --out FILE [--source DIR] [--downloads DIR]                              (rule prepare_data)
@@ -24,7 +25,6 @@ from pathlib import Path
 
 from kx_tasks.core import settings, stages
 from kx_tasks.core.docs import DocsError
-from kx_tasks.core.io import read_yaml
 from kx_tasks.core.params import ConfigError
 from kx_tasks.core.registry import TaskError, discover, discover_artefacts, get_task
 from kx_tasks.shared.data.fetch import DataError
@@ -95,13 +95,18 @@ def cmd_readme(args) -> None:
 
 
 def load_config(path: str | None) -> dict:
-    if path is None:
-        return {}
-    config = read_yaml(path) or {}
-    if not isinstance(config, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    settings.check_config(config, discover(), discover_artefacts())
-    return config
+    """The config as the pipeline checks it (schema, then the plugins' parameter models); no file: the defaults."""
+    from kx_tasks.core import config_file
+
+    return config_file.load_and_check(path) if path is not None else config_file.check({}, "defaults")
+
+
+def cmd_check(args) -> None:
+    from kx_tasks.core import config_file
+
+    config = config_file.load_and_check(args.config, over_default=not args.alone)
+    runs = settings.runs(config, discover())
+    print(f"{args.config}: ok ({len(runs)} runs)")
 
 
 def prepared(name: str, config: dict, data_dir: Path) -> Path:
@@ -212,6 +217,11 @@ def parser() -> argparse.ArgumentParser:
         s = sub.add_parser(name, help=text)
         s.add_argument("task")
         s.set_defaults(fn=fn)
+
+    s = sub.add_parser("check", help="check a config file as the pipeline does, before any job")
+    s.add_argument("config")
+    s.add_argument("--alone", action="store_true", help="the file alone, not merged over config/config.yaml")
+    s.set_defaults(fn=cmd_check)
 
     s = sub.add_parser("docs", help="regenerate the parameter tables of config/README.md")
     s.add_argument("--file", default="config/README.md")

@@ -9,8 +9,10 @@ config/README.md (`kx docs`).
         lr: float = Field(3e-3, gt=0, description="Adam learning rate")
 
 Validation is strict (no "10" for an int, no 2.5 for an int, no true for an int) and reads the values as JSON
-would, so YAML lists fill tuple fields. Cross-field checks are pydantic `model_validator`s whose ValueError
-message starts with the key it is about.
+would, so YAML lists fill tuple fields. Floats must be finite (NaN and ±inf are refused everywhere). One YAML
+pitfall is forgiven: YAML 1.1 (PyYAML, Snakemake's loader) reads `lr: 1e-3` as the *string* "1e-3" because it
+has no dot; a float field takes such a string as the number every user means (YAML 1.2 and JSON agree).
+Cross-field checks are pydantic `model_validator`s whose ValueError message starts with the key it is about.
 
 References:
 - pydantic models and fields: https://docs.pydantic.dev/latest/concepts/models/
@@ -19,6 +21,7 @@ References:
 from __future__ import annotations
 
 import json
+import re
 import types
 import typing
 from typing import Any, Literal
@@ -30,10 +33,27 @@ class ConfigError(ValueError):
     """A config value that is not what the key asks for; the message names the key."""
 
 
-class Params(BaseModel):
-    """Base of every task's parameter model: frozen (runs are values), unknown keys refused, strict types."""
+# A number in exponent notation without a dot (1e-3, 5E+2): a float in YAML 1.2 and JSON, a string in YAML 1.1.
+YAML11_FLOAT = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+")
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+def _wants_float(hint: Any) -> bool:
+    return hint is float or any(_wants_float(a) for a in typing.get_args(hint) if a is not Ellipsis)
+
+
+def _as_number(value: Any) -> Any:
+    if isinstance(value, str) and YAML11_FLOAT.fullmatch(value.strip()):
+        return float(value)
+    if isinstance(value, list):
+        return [_as_number(v) for v in value]
+    return value
+
+
+class Params(BaseModel):
+    """Base of every task's parameter model: frozen (runs are values), unknown keys refused, strict types,
+    finite floats."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
 
 BOUNDS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
@@ -61,15 +81,22 @@ def _message(cls: type[Params], err: dict, prefix: str) -> str:
     return f"{where}: {text}, got {err['input']!r}"
 
 
+def normalise(cls: type[Params], values: dict) -> dict:
+    """`values` with YAML 1.1's exponent strings ("1e-3") read as numbers where the field is a float."""
+    fields = cls.model_fields
+    return {k: _as_number(v) if k in fields and _wants_float(fields[k].annotation) else v for k, v in values.items()}
+
+
 def validate(cls: type[Params], values: dict | None, where: str) -> Params:
     """`cls` from a mapping of overrides (YAML/JSON shaped); every problem is a ConfigError naming the full key."""
     values = values or {}
     if not isinstance(values, dict):
         raise ConfigError(f"{where}: expected a mapping of parameters, got {values!r}")
+    values = normalise(cls, values)
     try:
         return cls.model_validate_json(json.dumps(values, allow_nan=True))
     except ValidationError as e:
-        raise ConfigError("; ".join(_message(cls, err, where) for err in e.errors())) from None
+        raise ConfigError("\n".join(_message(cls, err, where) for err in e.errors())) from None
 
 
 def json_schema(cls: type[Params]) -> dict:

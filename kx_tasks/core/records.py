@@ -41,6 +41,13 @@ def git_commit(where: Path | None = None) -> str | None:
     return commit + ("-dirty" if dirty else "")
 
 
+def code_version() -> str:
+    """The code a checkpoint was written by: the git commit (with -dirty), else the installed kx version."""
+    from kx_tasks import __version__
+
+    return git_commit() or f"kx {__version__}"
+
+
 def device_info(device: str) -> dict:
     """The device a stage ran on; the GPU's name only when it ran on one (torch is imported by then)."""
     info = {"device": device, "platform": platform.platform(), "cpu": platform.processor() or "unknown"}
@@ -58,6 +65,7 @@ def run_record(run, stage: str, device: str, wall_time_s: float, gpu_ids: list[s
         "seed": run.seed,
         "stage": stage,
         "config_hash": run.config_hash(),
+        "run_hash": run.run_hash(),
         "git_commit": git_commit(),
         "versions": package_versions(),
         "threads": run.threads,

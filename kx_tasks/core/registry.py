@@ -99,6 +99,9 @@ class Task:
     variant_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # The variants a config that lists none runs (empty: all); e.g. not the hours-long published settings.
     default_variants: tuple[str, ...] = ()
+    # "module:function", (variant, params) -> None: checks that need the variant (a dataset's size, a network's
+    # stationary law), run on every configured run before any job; a ValueError's message starts with the key.
+    check_run: str | None = None
 
     def datasets_for(self, variant: str) -> tuple[str, ...]:
         if isinstance(self.datasets, Mapping):

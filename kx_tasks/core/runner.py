@@ -11,14 +11,44 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from kx_tasks.core import checkpoints as ckpt
 from kx_tasks.core import gpus, stages
-from kx_tasks.core.io import atomic_dir, write_json, write_yaml
-from kx_tasks.core.records import TIMINGS, run_record, split_timings
+from kx_tasks.core.io import atomic_dir, read_json, read_yaml, write_json, write_yaml
+from kx_tasks.core.records import TIMINGS, code_version, run_record, split_timings
 from kx_tasks.core.registry import Artefact, Task, TaskError, resolve, stage_function
 from kx_tasks.core.seeding import seed_everything
-from kx_tasks.core.settings import Run
+from kx_tasks.core.settings import Run, run_hash
 
 log = logging.getLogger("kx")
+
+
+def stage_run_hash(stage_dir: Path) -> str:
+    """The run hash of a finished stage: its run.json's, or (older records) the hash of its config.yaml."""
+    record = read_json(stage_dir / "run.json")
+    return record.get("run_hash") or run_hash(read_yaml(stage_dir / "config.yaml"))
+
+
+def check_inputs_match(run: Run, inputs: dict[str, Path]) -> None:
+    """Every earlier stage this stage reads was produced by the same task, variant, seed and parameters."""
+    mine = run.run_hash()
+    for stage in stages.STAGES:
+        earlier = inputs.get(stage)
+        if earlier is None:
+            continue
+        earlier = Path(earlier)
+        if not (earlier / "run.json").exists():
+            raise TaskError(f"{earlier}: no run.json; not a finished '{stage}' stage (rerun it)")
+        theirs = stage_run_hash(earlier)
+        if theirs != mine:
+            old = (read_yaml(earlier / "config.yaml") or {}).get("params", {})
+            new = run.to_dict()["params"]
+            diff = [f"{k}: {old.get(k)!r} there, {new.get(k)!r} here" for k in sorted(set(old) | set(new))
+                    if old.get(k) != new.get(k)]  # fmt: skip
+            raise TaskError(
+                f"{earlier} was produced by another config (run hash {theirs}, this run {mine}"
+                + (f"; {'; '.join(diff)}" if diff else "")
+                + f"): rerun '{stage}' first"
+            )
 
 
 def check_metrics(metrics, task: str) -> dict[str, float]:
@@ -54,11 +84,13 @@ def build_artefact(artefact: Artefact, run: Run, inputs: dict[str, Path], out_di
 
 
 def _execute(fn: Callable, stage: str, run: Run, inputs, out_dir: Path, gpu: bool, owner: str) -> dict | None:
+    check_inputs_match(run, inputs)
     with gpus.claim(1 if gpu else 0) as gpu_ids:
         seed_everything(run.seed, run.threads)
         device = str(run.torch_device) if run.device != "cpu" else "cpu"
         checkpoints = out_dir.with_name(f".{out_dir.name}.checkpoints")
         checkpoints.mkdir(parents=True, exist_ok=True)
+        ckpt.claim(checkpoints, {"config_hash": run.config_hash(), "code": code_version()})
         inputs = {**inputs, "checkpoints": checkpoints}
         log.info(
             "%s %s/%s seed %d on %s, %d thread(s) -> %s",
@@ -71,21 +103,35 @@ def _execute(fn: Callable, stage: str, run: Run, inputs, out_dir: Path, gpu: boo
             out_dir,
         )
         start = time.perf_counter()
-        with atomic_dir(out_dir) as tmp:
-            result = fn(run, inputs, tmp)
-            metrics = None
-            if stage == "evaluate":
-                metrics = check_metrics(result, owner)
-                bad = [k for k, v in metrics.items() if not math.isfinite(v)]
-                if bad:
-                    log.warning("non-finite metrics: %s", ", ".join(bad))
-                measured, timings = split_timings(metrics)
-                write_json(tmp / "metrics.json", measured)
-                if timings:
-                    write_json(tmp / TIMINGS, timings)
-            wall = time.perf_counter() - start
-            write_yaml(tmp / "config.yaml", run.to_dict())
-            write_json(tmp / "run.json", run_record(run, stage, device, wall, gpu_ids))
+        try:
+            with atomic_dir(out_dir) as tmp:
+                metrics = _run_fn(fn, stage, run, inputs, tmp, owner, device, start, gpu_ids)
+        except FloatingPointError as e:  # the engine's NonFiniteLoss: a diverged model is a failure, not a result
+            raise TaskError(f"{owner} {run.variant} seed {run.seed} (config {run.config_hash()}): {e}") from None
+        finally:
+            if checkpoints.exists() and not [p for p in checkpoints.rglob("*") if p.name != ckpt.PROVENANCE]:
+                shutil.rmtree(checkpoints, ignore_errors=True)  # nothing to resume: leave no empty folder behind
         shutil.rmtree(checkpoints, ignore_errors=True)  # the stage is complete; nothing to resume any more
-        log.info("%s %s/%s seed %d done in %.1fs", stage, owner, run.variant, run.seed, wall)
         return metrics
+
+
+def _run_fn(fn, stage, run, inputs, tmp: Path, owner: str, device: str, start: float, gpu_ids) -> dict | None:
+    """Call the stage into the temporary directory and write its records beside its files."""
+    result = fn(run, inputs, tmp)
+    metrics = None
+    if stage == "evaluate":
+        metrics = check_metrics(result, owner)
+        bad = [k for k, v in metrics.items() if not math.isfinite(v)]
+        if bad:  # a number the report would average into nan ± nan: the stage fails instead
+            raise TaskError(
+                f"task '{owner}' {run.variant} seed {run.seed}: non-finite metrics {', '.join(bad)}; nothing written"
+            )
+        measured, timings = split_timings(metrics)
+        write_json(tmp / "metrics.json", measured)
+        if timings:
+            write_json(tmp / TIMINGS, timings)
+    wall = time.perf_counter() - start
+    write_yaml(tmp / "config.yaml", run.to_dict())
+    write_json(tmp / "run.json", run_record(run, stage, device, wall, gpu_ids))
+    log.info("%s %s/%s seed %d done in %.1fs", stage, owner, run.variant, run.seed, wall)
+    return metrics

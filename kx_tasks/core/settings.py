@@ -18,7 +18,7 @@ from kx_tasks.core import stages
 from kx_tasks.core.params import ConfigError, Params
 from kx_tasks.core.registry import Artefact, Resources, Task
 
-__all__ = ["ConfigError", "Run", "check_config", "make_run", "runs"]
+__all__ = ["ConfigError", "Run", "check_config", "make_run", "run_hash", "runs"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,19 @@ class Run:
         return resolve_device(self.device)
 
     def config_hash(self) -> str:
+        """The whole resolved run of this stage (device and threads too): what a checkpoint may resume under."""
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+    def run_hash(self) -> str:
+        """What every stage of one run shares (task, variant, seed, parameters): evaluate's `train` input and the
+        report's stages must carry the same one."""
+        return run_hash(self.to_dict())
+
+
+def run_hash(resolved: dict) -> str:
+    """The stage-independent hash of a resolved run, from a Run's dict or a stage's config.yaml."""
+    keys = {k: resolved[k] for k in ("task", "variant", "seed", "params")}
+    return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def task_block(config: dict, name: str) -> dict:
@@ -58,8 +70,24 @@ def artefact_block(config: dict, name: str) -> dict:
 def build_params(cls: type[Params], values: dict | None, where: str) -> Params:
     """The model's check (messages name the full key), then its JSON Schema, as the DAG builder sees it."""
     typed = P.validate(cls, values, where)
-    P.check_schema(P.json_schema(cls), values or {}, where)
+    P.check_schema(P.json_schema(cls), P.normalise(cls, values or {}), where)
     return typed
+
+
+def check_runs(config: dict, task: Task) -> None:
+    """The task's own per-variant check (Task.check_run) on every run the config asks of it."""
+    if task.check_run is None:
+        return
+    from kx_tasks.core.registry import resolve
+
+    check = resolve(task.check_run, f"task '{task.name}', check_run")
+    for variant in variants(config, task):
+        try:
+            check(variant, run_params(task, task_block(config, task.name), variant))
+        except ValueError as e:
+            if isinstance(e, ConfigError):
+                raise
+            raise ConfigError(f"tasks.{task.name}.params.{e} (variant {variant})") from None
 
 
 def check_config(config: dict, tasks: dict[str, Task], artefacts: dict[str, Artefact] | None = None) -> None:
@@ -82,6 +110,7 @@ def check_config(config: dict, tasks: dict[str, Task], artefacts: dict[str, Arte
             raise ConfigError(f"artefacts.{name}: unknown artefact (installed: {', '.join(artefacts) or 'none'})")
         build_params(artefacts[name].params, (block or {}).get("params"), f"artefacts.{name}.params")
     for name in enabled_tasks(config, tasks):
+        check_runs(config, tasks[name])
         for wanted in sorted(tasks[name].artefacts()):
             if wanted not in artefacts:
                 raise ConfigError(f"task '{name}' reads artefact '{wanted}', which no installed plugin declares")

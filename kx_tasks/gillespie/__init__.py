@@ -90,4 +90,5 @@ TASK = Task(
         "protein Fano factor, and reactions fired per second (tau variants).",
     },
     report_tables="kx_tasks.gillespie.tables:report_tables",
+    check_run="kx_tasks.gillespie.config:check_run",
 )

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 from pydantic import Field, model_validator
 
 from kx_tasks.core.params import Params
+from kx_tasks.gillespie.exact import EXACT
+
+FSP_SDS = 10  # the finite-state projection box must reach this many standard deviations above each mean
 
 
 class GillespieConfig(Params):
@@ -44,3 +49,21 @@ class GillespieConfig(Params):
         if self.event_t_end <= self.burn_in:
             raise ValueError(f"event_t_end: must exceed burn_in ({self.event_t_end} <= {self.burn_in})")
         return self
+
+
+def check_run(variant: str, cfg: GillespieConfig) -> None:
+    """Before any job: where the exact master-equation solution is computed (networks of ≤ 2 species with known
+    stationary moments, counts in the tens), the FSP box must hold the stationary law (mean + 10 sd per species);
+    else the comparison with the exact law would be skipped for a reason the config could have avoided."""
+    network = variant.partition(".")[2]
+    moments = EXACT.get(network)
+    if moments is None or network.endswith("_x100"):  # counts in the thousands: no FSP by design
+        return
+    for species in ("m", "n"):
+        need = math.ceil(moments[f"mean.{species}"] + FSP_SDS * math.sqrt(moments[f"var.{species}"]))
+        if cfg.fsp_max_count < need:
+            raise ValueError(
+                f"fsp_max_count: {cfg.fsp_max_count} cannot hold the stationary law of {network} (species "
+                f"{species}: mean {moments[f'mean.{species}']:g}, sd {math.sqrt(moments[f'var.{species}']):.3g}; "
+                f"needs >= {need})"
+            )

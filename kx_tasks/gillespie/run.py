@@ -11,12 +11,12 @@ import pandas as pd
 
 from kx_tasks.core.settings import Run
 from kx_tasks.gillespie.config import GillespieConfig
+from kx_tasks.gillespie.exact import EXACT
 from kx_tasks.gillespie.figures import parse_variant, plot_histograms, plot_sweep, plot_trajectory
 from kx_tasks.gillespie.fsp import marginal, stationary_distribution, tail_mass
 from kx_tasks.gillespie.network import Network
 from kx_tasks.gillespie.ssa import event_histogram, event_trajectory, simulate, stationary_histogram
 from kx_tasks.gillespie.sweep import eps_sweep, moments
-from kx_tasks.gillespie.tables import EXACT
 
 log = logging.getLogger("kx")
 NETWORKS = Path(__file__).parent / "networks"

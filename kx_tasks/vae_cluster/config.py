@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from kx_tasks.core.params import Params
+
+TRAIN_IMAGES, TEST_IMAGES = 60_000, 10_000  # MNIST and Fashion-MNIST alike
 
 
 class VaeClusterConfig(Params):
@@ -55,14 +57,28 @@ class VaeClusterConfig(Params):
     )
     kmeans_restarts: int = Field(4, ge=1, description="k-means `n_init` (pixels and two-step) and GMM `n_init`")
     baseline_train_size: int = Field(
-        0, ge=0, description="training images the pixel and two-step baselines are fitted on (0: all 60,000)"
+        0,
+        ge=0,
+        le=TRAIN_IMAGES,
+        description="training images the pixel and two-step baselines are fitted on (0: all 60,000)",
     )
     volume_points: int = Field(
-        1000, ge=0, description="test points at which the decoder volume sqrt(det(JᵀJ)), J 784 × latent_dim, "
-        "is computed (0: none)"
-    )  # fmt: skip
+        1000,
+        ge=0,
+        le=TEST_IMAGES,
+        description="test points at which the decoder volume sqrt(det(JᵀJ)), J 784 × latent_dim, is computed (0: none)",
+    )
     line_points: int = Field(101, ge=1, description="points on the line between two cluster means")
-    train_size: int = Field(0, ge=0, description="training images used (0: all 60,000; the smoke config uses 2,000)")
+    train_size: int = Field(
+        0, ge=0, le=TRAIN_IMAGES, description="training images used (0: all 60,000; the smoke config uses 2,000)"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        images = self.train_size or TRAIN_IMAGES
+        if self.batch_size > images:
+            raise ValueError(f"batch_size: {self.batch_size} is more than the {images} training images")
+        return self
 
 
 # What bojone/vae `vae_keras_cluster.py` fixes, per published version: commit c3da14e (2018-09-17; the post as first
