@@ -39,8 +39,7 @@ readme: $(VENV)/.installed results/report/summary.md
 	if [ -f results/report_paper_cpu/summary.md ]; then \
 		$(BIN)/kx readme --block paper-cpu --summary results/report_paper_cpu/summary.md; fi
 
-dry-# kx check: every problem of the config, one line each, before any job (Snakemake's own loader names no line).
-run: $(VENV)/.installed
+dry-run: $(VENV)/.installed
 	$(BIN)/kx check $(CONFIG)
 	$(BIN)/snakemake -n --configfile $(CONFIG)
 
