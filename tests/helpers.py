@@ -96,6 +96,7 @@ class ToyParams(Params):
     scale: float = Field(2.0, description="augment writes seed * scale")
     steps: int = Field(3, ge=1, description="train adds 1 + 2 + ... + steps, one checkpoint per step")
     step_s: float = Field(0.0, ge=0, description="seconds per step, so tests can interrupt training")
+    fail: bool = Field(False, description="train raises, as a job that fails for good")
 
 
 class BaseParams(Params):
@@ -111,6 +112,8 @@ def augment(run, inputs, out_dir):
 
 
 def train(run, inputs, out_dir):
+    if run.params.fail:
+        raise RuntimeError("toy: told to fail")
     (inputs["checkpoints"] / "pid").write_text(str(os.getpid()))
     state = load_latest(inputs["checkpoints"])
     if state is None:

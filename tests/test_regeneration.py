@@ -12,6 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from helpers import copy_workflow, env, install_toy_plugin, planned_outputs, snakemake, snakemake_cmd
@@ -112,6 +113,55 @@ def test_killed_training_leaves_nothing_complete_and_resumes(project):
     assert json.loads((work / TOY_RUN / "eval/metrics.json").read_text())["value"] == sum(range(31))
     assert not checkpoints.exists(), "checkpoints are removed once the stage has finished"
     assert not list((work / TOY_RUN).glob(".train.*.part")), "the killed attempt's temporary directory is gone"
+
+
+def test_kill_change_config_rerun_starts_over(project):
+    """The case found by a hostile user: killed at step >= 4 with one config, rerun with another; the rerun must
+    not resume the old optimiser state under the new config's name."""
+    work, site = project
+    slow = json.loads(json.dumps(BASE))
+    slow["tasks"]["toy"]["params"] = {"steps": 32, "step_s": 0.2}
+    write_config(work, slow)
+    checkpoints = work / TOY_RUN / ".train.checkpoints"
+    job = start_snakemake(work, site)
+    deadline = time.monotonic() + 120
+    while not (checkpoints / "step000000004.pt").exists():
+        assert time.monotonic() < deadline and job.poll() is None, "training never got going"
+        time.sleep(0.1)
+    os.kill(int((checkpoints / "pid").read_text()), signal.SIGKILL)
+    job.communicate(timeout=120)
+    changed = json.loads(json.dumps(BASE))
+    changed["tasks"]["toy"]["params"] = {"steps": 6}  # another config: old checkpoints hold steps 1..k of 32
+    write_config(work, changed)
+    r = snakemake(work, "--cores", "2", "--configfile", "run.yaml", pythonpath=site)
+    assert r.returncode == 0, r.stderr[-3000:]
+    log = (work / "results/logs/train/toy/plain/seed0.log").read_text()
+    assert "starting over" in log and "resuming" not in log
+    assert json.loads((work / TOY_RUN / "eval/metrics.json").read_text())["value"] == sum(range(7))
+
+
+def test_failed_task_under_keep_going_rebuilds_the_report(project):
+    """One task fails for good: the report is rebuilt for what finished and lists the failed run, instead of the
+    old page showing verdicts whose runs are gone."""
+    work, site = project
+    failing = json.loads(json.dumps(BASE))
+    failing["tasks"]["toy"]["params"] = {"fail": True}
+    write_config(work, failing)
+    before = (work / "results/report/index.html").stat().st_mtime
+    r = snakemake(work, "--cores", "2", "--configfile", "run.yaml", "--keep-going", pythonpath=site)
+    assert r.returncode != 0
+    assert "kx: partial report (failed runs listed)" in r.stdout + r.stderr, (
+        work / "results/logs/report.log"
+    ).read_text()
+    index = (work / "results/report/index.html").read_text()
+    assert (work / "results/report/index.html").stat().st_mtime > before
+    assert 'toy: <span class="not">no finished runs</span>' in index and "results/logs/train/toy/plain" in index
+    claims = pd.read_csv(work / "results/report/claims.csv")
+    assert set(claims.task) == {"det"}, "no verdict of the failed task may remain"
+    assert "no finished runs" in (work / "results/report/summary.md").read_text()
+    write_config(work, BASE)
+    r = snakemake(work, "--cores", "2", "--configfile", "run.yaml", pythonpath=site)
+    assert r.returncode == 0, r.stderr[-3000:]
 
 
 def test_second_pipeline_on_the_same_results_refuses(project):

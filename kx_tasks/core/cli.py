@@ -10,7 +10,7 @@ kx readme                        paste results/report/summary.md into README.md'
 kx data DATASET --out FILE [--source DIR] [--downloads DIR]                              (rule prepare_data)
 kx stage STAGE TASK --variant V --seed S --out DIR [--params JSON] [--input NAME=PATH ...]  (stage rules)
 kx artefact NAME --key seedS|shared --out DIR [--params JSON] [--input NAME=PATH ...]     (rule artefact)
-kx report --out DIR RUN_DIR ...                                                           (rule report)
+kx report --out DIR [--partial] RUN_DIR ...                                     (rule report, onerror)
 
 Only what a command needs is imported: `kx list` and `kx info` load no torch, pandas or scipy.
 """
@@ -120,23 +120,36 @@ def prepared(name: str, config: dict, data_dir: Path) -> Path:
 
 
 def cmd_run(args) -> None:
-    """All stages of one run, into --out; datasets and artefacts are prepared first when missing."""
-    from kx_tasks.core import runner
+    """All stages of one run, into --out (a scratch directory); datasets and artefacts are prepared first when
+    missing."""
+    from kx_tasks.core import scratch
 
     task = get_task(args.task)
     config = load_config(args.config)
     variant = args.variant or task.variants[0]
     if variant not in task.variants:
         raise ConfigError(f"task '{task.name}': unknown variant '{variant}' (known: {', '.join(task.variants)})")
-    out = Path(args.out or stages.run_dir(task.name, variant, args.seed))
-    data_dir = Path(args.data_dir)
+    if task.name not in settings.enabled_tasks(config, discover()):
+        log.info("%s: not enabled in %s; running it as asked", task.name, args.config)
+    settings.check_runs({**config, "tasks": {task.name: {**settings.task_block(config, task.name),
+                                                          "variants": [variant]}}}, task)  # fmt: skip
+    out = Path(args.out) if args.out else scratch.default_out(task.name, variant, args.seed)
+    with scratch.claim(out, {"task": task.name, "variant": variant, "seed": args.seed, "config": args.config}):
+        metrics = run_all(task, variant, args.seed, config, out, Path(args.data_dir))
+    print(json.dumps(metrics, indent=2, sort_keys=True))
+
+
+def run_all(task, variant: str, seed: int, config: dict, out: Path, data_dir: Path) -> dict | None:
+    from kx_tasks.core import runner
+
     base = {name: prepared(name, config, data_dir) for name in task.datasets_for(variant)}
     artefacts = discover_artefacts()
     metrics = None
     previous: dict[str, Path] = {}
     for stage in task.stage_names():
         inputs = {**base, **previous}
-        for name, path in settings.artefact_inputs(task, stage, args.seed, artefacts).items():
+        # Artefacts kx run builds stay in its own directory, as its runs do (the pipeline's are Snakemake's).
+        for name, path in settings.artefact_inputs(task, stage, seed, artefacts, str(out / "artefacts")).items():
             inputs[name] = Path(path)
             if not inputs[name].exists():
                 artefact = artefacts[name]
@@ -144,10 +157,10 @@ def cmd_run(args) -> None:
                 deps = {d: prepared(d, config, data_dir) for d in artefact.datasets}
                 runner.build_artefact(artefact, settings.make_artefact_run(config, artefact, key), deps, path)
         stage_dir = out / stages.FOLDERS[stage]
-        run = settings.make_run(config, task, variant, args.seed, stage)
+        run = settings.make_run(config, task, variant, seed, stage)
         metrics = runner.run_stage(task, stage, run, inputs, stage_dir)
         previous[stage] = stage_dir
-    print(json.dumps(metrics, indent=2, sort_keys=True))
+    return metrics
 
 
 def parse_inputs(items: list[str]) -> dict[str, Path]:
@@ -195,7 +208,7 @@ def cmd_data(args) -> None:
 def cmd_report(args) -> None:
     from kx_tasks.core import report  # pandas/matplotlib/scipy/jinja2 only for the command that needs them
 
-    report.build(discover(), [Path(p) for p in args.run_dirs], Path(args.out))
+    report.build(discover(), [Path(p) for p in args.run_dirs], Path(args.out), partial=args.partial)
 
 
 def add_job_args(s: argparse.ArgumentParser) -> None:
@@ -239,7 +252,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--variant")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--config", help="a kx config YAML (e.g. config/smoke.yaml); its tasks.TASK block is used")
-    s.add_argument("--out", help="run directory (default results/runs/TASK/VARIANT/seedS)")
+    s.add_argument("--out", help="run directory (default results/scratch/TASK/VARIANT/seedS; never results/runs)")
     s.add_argument("--data-dir", default="results/data", help="where prepared .npz datasets live")
     s.set_defaults(fn=cmd_run)
 
@@ -267,6 +280,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("report", help="gather metrics, judge claims, write the report pages and tables")
     s.add_argument("--out", required=True)
     s.add_argument("run_dirs", nargs="+", help="results/runs/TASK/VARIANT/seedS directories")
+    s.add_argument("--partial", action="store_true", help="list runs without metrics as failed (after --keep-going)")
     s.set_defaults(fn=cmd_report)
     return p
 

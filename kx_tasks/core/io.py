@@ -45,6 +45,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     for stale in path.parent.glob(f".{path.name}.*.part"):  # left by a killed earlier attempt
         shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part"))
+    os.chmod(tmp, 0o777 & ~UMASK)  # mkdtemp makes 0700; a results folder is shared like any other directory
     try:
         yield tmp
         if path.exists():

@@ -19,9 +19,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from kx_tasks import __version__
 from kx_tasks.core import stages
 from kx_tasks.core.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Summary
-from kx_tasks.core.io import atomic_path, read_json, write_text
+from kx_tasks.core.io import atomic_path, read_json, read_yaml, write_text
 from kx_tasks.core.records import TIMINGS, git_commit
 from kx_tasks.core.registry import Task, TaskError, resolve
+from kx_tasks.core.settings import run_hash
 from kx_tasks.shared.plotting import read_caption
 
 log = logging.getLogger("kx")
@@ -32,10 +33,48 @@ VERDICT_CLASS = {REPRODUCED: "reproduced", NOT_REPRODUCED: "not", INCONCLUSIVE: 
 CLAIM_COLUMNS = ["claim", "source", "variant", "rule", "measured", "verdict", "reason"]
 
 
+def stage_hashes(run_dir: Path) -> dict[str, str]:
+    """stage -> run hash of every finished stage of a run (see kx_tasks.core.settings.Run.run_hash)."""
+    out = {}
+    for stage in stages.STAGES:
+        d = run_dir / stages.FOLDERS[stage]
+        if (d / "run.json").exists():
+            record = read_json(d / "run.json")
+            if record.get("run_hash"):
+                out[stage] = record["run_hash"]
+            elif (d / "config.yaml").exists():
+                out[stage] = run_hash(read_yaml(d / "config.yaml"))
+    return out
+
+
+def run_problem(run_dir: Path, task: Task) -> tuple[str, str] | None:
+    """(stage, what is wrong) when a run has no metrics the report may show: a stage that did not finish, or
+    stages produced by different configs (a stale evaluate left behind by a failed rerun); None when it is whole."""
+    for stage in task.stage_names():
+        if not (run_dir / stages.FOLDERS[stage] / "run.json").exists():
+            return stage, "did not finish"
+    if not (run_dir / stages.FOLDERS["evaluate"] / "metrics.json").exists():
+        return "evaluate", "wrote no metrics"
+    hashes = stage_hashes(run_dir)
+    if len(set(hashes.values())) > 1:
+        return "all", "stages of different configs (" + ", ".join(f"{k} {v}" for k, v in hashes.items()) + ")"
+    return None
+
+
+def parse_run_dir(run_dir: Path) -> dict:
+    """task, variant and seed of results/runs/TASK/VARIANT/seedS (for a run that left no record)."""
+    return {"task": run_dir.parent.parent.name, "variant": run_dir.parent.name, "seed": int(run_dir.name[4:])}
+
+
 def collect(run_dirs: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(metrics: one row per run and metric, runs: one row per run with its record and stage wall times)."""
+    """(metrics: one row per run and metric, runs: one row per run with its record and stage wall times).
+    A run whose stages were produced by different configs is refused, naming the run."""
     rows, runs = [], []
     for d in run_dirs:
+        hashes = stage_hashes(d)
+        if len(set(hashes.values())) > 1:
+            shown = ", ".join(f"{stage} {h}" for stage, h in hashes.items())
+            raise TaskError(f"{d}: its stages were produced by different configs ({shown}); rerun the run")
         evaluated = d / stages.FOLDERS["evaluate"]
         record = read_json(evaluated / "run.json")
         metrics = read_json(evaluated / "metrics.json")
@@ -55,6 +94,7 @@ def collect(run_dirs: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
                 **walls,
                 "device": record["device"],
                 "config_hash": record["config_hash"],
+                "run_hash": record.get("run_hash", hashes.get("evaluate")),
                 "git_commit": record["git_commit"],
             }
         )
@@ -81,16 +121,28 @@ def judge_claims(tasks: dict[str, Task], metrics: pd.DataFrame) -> pd.DataFrame:
                     "rule": claim.rule(),
                     "n": len(table),
                 }
-                if claim.metric not in table:
+                if claim.metric not in table or table[claim.metric].isna().all():
                     reason = f"no run reported '{claim.metric}'"
                     out.append({**row, "measured": "missing", "verdict": INCONCLUSIVE, "reason": reason})
                     continue
-                values = table[claim.metric].to_numpy()
                 baseline = getattr(claim.judge, "baseline", None)
-                base = table[baseline].to_numpy() if baseline in table else None
+                needed = [claim.metric] + ([baseline] if baseline in table else [])
+                present = table[needed].notna().all(axis=1)
+                values = table.loc[present, claim.metric].to_numpy()
+                base = table.loc[present, baseline].to_numpy() if baseline in table else None
                 verdict = claim.judge.judge(values, base)
                 measured = Summary.of(values).text()
-                out.append({**row, "measured": measured, "verdict": verdict.verdict, "reason": verdict.reason})
+                gone = [int(seed) for seed in table.index[~present]]
+                note = f"missing in seed {', '.join(map(str, gone))}" if gone else ""
+                out.append(
+                    {
+                        **row,
+                        "n": len(values),
+                        "measured": f"{measured}; {note}" if note else measured,
+                        "verdict": verdict.verdict,
+                        "reason": f"{verdict.reason} ({note})" if note else verdict.reason,
+                    }
+                )
     return pd.DataFrame(
         out,
         columns=["task", "claim", "source", "statement", "variant", "rule", "n", "measured"] + ["verdict", "reason"],
@@ -105,13 +157,24 @@ def mean_std_table(
 ) -> pd.DataFrame:
     """The shared "mean ± std over seeds" table: rows `index`, columns `columns` (both columns of `metrics`, which
     holds one row per seed in `value`); each cell is `fmt` filled with mean, std (0 for one seed) and n.
-    Missing cells are "–"."""
+    Missing cells are "–"; a cell that some seeds of its variant did not report names them ("missing: seed 2")."""
     index = [index] if isinstance(index, str) else list(index)
     columns = [columns] if isinstance(columns, str) else list(columns)
-    g = metrics.groupby(index + columns)["value"].agg(["mean", "std", "count"]).reset_index()
-    g["cell"] = [
-        fmt.format(mean=m, std=s, n=n) for m, s, n in zip(g["mean"], g["std"].fillna(0.0), g["count"], strict=True)
-    ]
+    metrics = metrics[metrics["value"].notna()]
+    g = metrics.groupby(index + columns).agg(
+        mean=("value", "mean"), std=("value", "std"), count=("value", "count"), seeds=("seed", lambda x: set(x))
+    )
+    g = g.reset_index()
+    by_variant = "variant" in index + columns and "variant" in metrics
+    seeds_of = metrics.groupby("variant")["seed"].agg(set).to_dict() if by_variant else {}
+    everyone = set(metrics["seed"]) if "seed" in metrics else set()
+    cells = []
+    for i, (m, s, n) in enumerate(zip(g["mean"], g["std"].fillna(0.0), g["count"], strict=True)):
+        expected = seeds_of.get(g["variant"].iloc[i], everyone) if by_variant else everyone
+        gone = sorted(expected - g["seeds"].iloc[i])
+        cell = fmt.format(mean=m, std=s, n=n)
+        cells.append(f"{cell} (missing: seed {', '.join(map(str, gone))})" if gone else cell)
+    g["cell"] = cells
     out = g.pivot(index=index, columns=columns, values="cell")
     out.columns.name = None
     return out.fillna("–")
@@ -159,8 +222,32 @@ def counts_of(claims: pd.DataFrame) -> dict[str, int]:
     return {v: int(found.get(v, 0)) for v in VERDICTS}
 
 
-def build(tasks: dict[str, Task], run_dirs: list[Path], out_dir: Path) -> pd.DataFrame:
-    metrics, runs = collect(run_dirs)
+def unfinished_runs(tasks: dict[str, Task], run_dirs: list[Path]) -> pd.DataFrame:
+    """One row per run without trustworthy metrics: task, variant, seed, the stage, the problem, its log."""
+    rows = []
+    for d in run_dirs:
+        key = parse_run_dir(d)
+        if key["task"] not in tasks:
+            raise TaskError(f"{d}: a run of task '{key['task']}', which is not installed")
+        problem = run_problem(d, tasks[key["task"]])
+        if problem is not None:
+            stage, what = problem
+            folder = "train" if stage == "all" else stage
+            log_path = f"results/logs/{folder}/{key['task']}/{key['variant']}/seed{key['seed']}.log"
+            rows.append({**key, "stage": stage, "problem": what, "log": log_path})
+    return pd.DataFrame(rows, columns=["task", "variant", "seed", "stage", "problem", "log"])
+
+
+def build(tasks: dict[str, Task], run_dirs: list[Path], out_dir: Path, partial: bool = False) -> pd.DataFrame:
+    """The report of `run_dirs`. partial: runs that did not finish (a failed job under --keep-going) are listed as
+    failed, with the stage and its log, and a task with none finished is listed as such; otherwise they are an
+    error naming them."""
+    failed = unfinished_runs(tasks, run_dirs)
+    if len(failed) and not partial:
+        names = "; ".join(f"{r.task}/{r.variant}/seed{r.seed}: {r.stage} {r.problem}" for r in failed.itertuples())
+        raise TaskError(f"runs the report cannot show: {names}; rerun them, or build a partial report (--partial)")
+    bad = {(r.task, r.variant, r.seed) for r in failed.itertuples()}
+    metrics, runs = collect([d for d in run_dirs if tuple(parse_run_dir(d).values()) not in bad])
     claims = judge_claims(tasks, metrics)
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir / "summary.csv", suffix=".csv") as tmp:
@@ -174,10 +261,15 @@ def build(tasks: dict[str, Task], run_dirs: list[Path], out_dir: Path) -> pd.Dat
         "commit": git_commit(),
         "generated": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}",
         "runs": len(runs),
+        "failed": len(failed),
         "counts": counts_of(claims),
     }
     pages, markdown = [], []
-    for name, task_runs in runs.groupby("task"):
+    for name in sorted(set(failed.task) - set(runs.task if len(runs) else [])):  # tasks with no finished run
+        page = {"task": tasks[name], "claims": claims[claims.task == name], "counts": counts_of(claims[:0])}
+        pages.append({**page, "file": None, "failed": failed[failed.task == name].drop(columns=["task"])})
+        markdown.append(f"#### {name}: no finished runs\n\n" + markdown_table(failed[failed.task == name]))
+    for name, task_runs in runs.groupby("task") if len(runs) else []:
         task = tasks[name]
         task_claims = claims[claims.task == name]
         tables = task_tables(task, metrics)
@@ -186,6 +278,7 @@ def build(tasks: dict[str, Task], run_dirs: list[Path], out_dir: Path) -> pd.Dat
             first = Path(vr.iloc[0]["dir"])  # figures of the first seed; all seeds' are in results/runs
             figures += [{"variant": variant, **figure(png)} for png in sorted(first.glob("*.png"))]
         page = {"task": task, "claims": task_claims, "counts": counts_of(task_claims), "file": f"{name}.html"}
+        page["failed"] = failed[failed.task == name].drop(columns=["task"])
         pages.append(page)
         write_text(
             out_dir / page["file"],
@@ -193,7 +286,7 @@ def build(tasks: dict[str, Task], run_dirs: list[Path], out_dir: Path) -> pd.Dat
                 meta=meta, page=page, tables=tables, figures=figures, runs=task_runs.drop(columns=["task"])
             ),
         )
-        markdown.append(task_markdown(task, task_claims, tables))
+        markdown.append(task_markdown(task, task_claims, tables, page["failed"]))
     write_text(out_dir / "index.html", env.get_template("index.html.j2").render(meta=meta, pages=pages))
     write_text(out_dir / "summary.md", "\n\n".join(markdown) + "\n")
     for row in claims.itertuples():
@@ -202,8 +295,9 @@ def build(tasks: dict[str, Task], run_dirs: list[Path], out_dir: Path) -> pd.Dat
     return claims
 
 
-def task_markdown(task: Task, claims: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> str:
-    """The task's section of summary.md: its claims and its tables, as the README shows them."""
+def task_markdown(task: Task, claims: pd.DataFrame, tables: dict[str, pd.DataFrame], failed=None) -> str:
+    """The task's section of summary.md: its claims and its tables, as the README shows them (and its runs that
+    did not finish, when there are any)."""
     shown = claims[CLAIM_COLUMNS].copy()
     shown["claim"] = [f"`{c}`" for c in shown["claim"]]
     shown["rule"] = [f"`{r}`" for r in shown["rule"]]
@@ -211,4 +305,6 @@ def task_markdown(task: Task, claims: pd.DataFrame, tables: dict[str, pd.DataFra
     parts = [f"#### {task.name}: claims", markdown_table(shown)]
     for title, table in tables.items():
         parts += [f"#### {task.name}: {title}", markdown_table(table)]
+    if failed is not None and len(failed):
+        parts += [f"#### {task.name}: runs that did not finish (not in the numbers above)", markdown_table(failed)]
     return "\n\n".join(parts)

@@ -213,9 +213,11 @@ def runs(config: dict, tasks: dict[str, Task]) -> list[RunKey]:
     ]
 
 
-def artefact_inputs(task: Task, stage: str, seed: int, artefacts: dict[str, Artefact]) -> dict[str, str]:
-    """name -> directory of every artefact the stage reads, for this run's seed."""
+def artefact_inputs(
+    task: Task, stage: str, seed: int, artefacts: dict[str, Artefact], root: str = stages.ARTEFACTS
+) -> dict[str, str]:
+    """name -> directory of every artefact the stage reads, for this run's seed (under `root`)."""
     return {
-        name: stages.artefact_dir(name, stages.artefact_key(artefacts[name].per_seed, seed))
+        name: stages.artefact_dir(name, stages.artefact_key(artefacts[name].per_seed, seed), root)
         for name in task.stages[stage].artefacts
     }

@@ -10,7 +10,11 @@ References:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from kx_tasks.core.io import atomic_path
-from kx_tasks.shared.data.fetch import Source, fetch
+from kx_tasks.shared.data.fetch import DataError, Source, fetch
 from kx_tasks.shared.data.formats import build_idx_images, build_sst2, build_text_corpus, build_trec
 
 log = logging.getLogger("kx")
@@ -150,18 +154,59 @@ DATASETS: dict[str, Dataset] = {
 }
 
 
+FACTS = "kx_facts"  # the array in every prepared .npz that describes the others (a JSON string)
+
+
+def facts_of(arrays: dict[str, np.ndarray]) -> dict:
+    """Per array: shape, dtype, SHA-256 of its bytes, and for label arrays (y_*) the range of the labels."""
+    out = {}
+    for name, a in sorted(arrays.items()):
+        fact = {"shape": list(a.shape), "dtype": str(a.dtype)}
+        fact["sha256"] = hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+        if name.startswith("y_") and a.size:
+            fact["labels"] = [int(a.min()), int(a.max())]
+        out[name] = fact
+    return out
+
+
 def prepare(dataset: Dataset, out: str | Path, data_dir: Path | None, download_dir: str | Path) -> dict:
-    """Fetch, verify and convert one dataset to `out` (.npz); returns the array shapes."""
+    """Fetch, verify and convert one dataset to `out` (.npz) with the facts every reader checks; returns shapes."""
     files = {role: fetch(src, data_dir, Path(download_dir)) for role, src in dataset.files.items()}
     arrays = dataset.build(files)
+    facts = json.dumps({"dataset": dataset.name, "arrays": facts_of(arrays)}, sort_keys=True)
     with atomic_path(out, suffix=".npz") as tmp:
-        np.savez_compressed(tmp, **arrays)
+        np.savez_compressed(tmp, **arrays, **{FACTS: np.array(facts)})
     shapes = {k: list(v.shape) for k, v in arrays.items()}
     log.info("%s -> %s %s", dataset.name, out, shapes)
     return shapes
 
 
 def load(path: str | Path) -> dict[str, np.ndarray]:
-    """Load a prepared .npz (no pickles)."""
-    with np.load(path, allow_pickle=False) as f:
-        return {k: f[k] for k in f.files}
+    """Load a prepared .npz (no pickles) and check it against the facts prepare_data wrote into it: the same
+    arrays, shapes, dtypes, label ranges and bytes. A damaged or altered file is a DataError naming the path."""
+    path = Path(path)
+    redo = f"delete it and rerun prepare_data (kx data {path.stem} --out {path})"
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such prepared dataset") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        raise DataError(f"{path}: not a readable prepared dataset ({type(e).__name__}: {e}); {redo}") from None
+    if FACTS not in arrays:
+        raise DataError(f"{path}: carries no {FACTS} (written by an older kx, or not by prepare_data); {redo}")
+    try:
+        expected = json.loads(str(arrays.pop(FACTS)))["arrays"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise DataError(f"{path}: its {FACTS} are unreadable ({e}); {redo}") from None
+    if set(arrays) != set(expected):
+        raise DataError(f"{path}: holds arrays {sorted(arrays)}, its facts name {sorted(expected)}; {redo}")
+    found = facts_of(arrays)
+    for name, fact in expected.items():
+        for key in ("shape", "dtype", "labels", "sha256"):
+            if found[name].get(key) != fact.get(key):
+                raise DataError(
+                    f"{path}: array '{name}' has {key} {found[name].get(key)}, prepare_data wrote "
+                    f"{fact.get(key)} (the file was altered or damaged); {redo}"
+                )
+    return arrays
