@@ -30,6 +30,7 @@ log = logging.getLogger("kx")
 def claim(directory: str | Path, provenance: dict) -> bool:
     """Make `directory` hold only checkpoints of this provenance; returns whether older ones were discarded."""
     directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
     stamp = directory / PROVENANCE
     old = json.loads(stamp.read_text(encoding="utf-8")) if stamp.exists() else None
     discarded = False

@@ -73,6 +73,8 @@ def _message(cls: type[Params], err: dict, prefix: str) -> str:
         return f"{where}: not a parameter of this task (known: {', '.join(cls.model_fields)})"
     if kind == "value_error":  # a model_validator's own message, which names its key
         return f"{where}: {ctx.get('error', err['msg'])}"
+    if kind == "too_short":
+        return f"{where}: must have at least {ctx['min_length']} item(s), got {err['input']!r}"
     bound = next((k for k in BOUNDS if k in ctx), None)
     if bound is not None:
         text = f"must be {BOUNDS[bound]} {ctx[bound]:g}"
