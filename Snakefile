@@ -34,7 +34,7 @@ include: "workflow/rules/report.smk"
 # lists what did not, so the page never shows verdicts of runs that are gone.
 onerror:
     shell(
-        "kx report --partial --out results/report {runs} > results/logs/report.log 2>&1 "
+        "mkdir -p results/logs && kx report --partial --out results/report {runs} > results/logs/report.log 2>&1 "
         "&& echo 'kx: partial report (failed runs listed): results/report/index.html' "
         "|| echo 'kx: the partial report failed too: results/logs/report.log'",
         runs=" ".join(run_roots()),
