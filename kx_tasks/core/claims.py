@@ -125,16 +125,29 @@ class Within:
         return Verdict(INCONCLUSIVE, f"{note} overlaps the edge of [{lo:g}, {hi:g}]")
 
 
+def _paired_p(x: np.ndarray, y: np.ndarray, diff: np.ndarray) -> float:
+    """Two-sided paired t-test p-value; a difference without variance gives 0 (or 1 when it is zero)."""
+    mean = float(diff.mean())
+    if np.ptp(diff) <= 1e-12 * max(1.0, abs(mean)):
+        return 0.0 if diff[0] != 0 else 1.0
+    from scipy import stats
+
+    return float(stats.ttest_rel(x, y).pvalue)
+
+
 @dataclass(frozen=True)
 class Beats:
-    """The metric is better than `baseline` (another metric of the same runs), paired over seeds."""
+    """The metric is better than `baseline`, paired over seeds: another metric of the same runs, or with `variant`
+    the baseline metric of another variant of the same task (the same seeds: common random numbers)."""
 
     baseline: str
     higher_is_better: bool = True
     alpha: float = 0.05
+    variant: str | None = None
 
     def describe(self) -> str:
-        return f"{'>' if self.higher_is_better else '<'} {self.baseline} (paired t-test, α={self.alpha:g})"
+        base = f"{self.baseline} of {self.variant}" if self.variant else self.baseline
+        return f"{'>' if self.higher_is_better else '<'} {base} (paired t-test, α={self.alpha:g})"
 
     def judge(self, values, baseline=None) -> Verdict:
         if baseline is None:
@@ -144,12 +157,7 @@ class Beats:
         mean = float(diff.mean())
         if len(diff) < 2:
             return Verdict(INCONCLUSIVE, f"1 seed (difference {mean:+.4g}); a paired test needs ≥ 2")
-        if np.ptp(diff) <= 1e-12 * max(1.0, abs(mean)):  # no variance: the sign is the answer
-            p = 0.0 if diff[0] != 0 else 1.0
-        else:
-            from scipy import stats
-
-            p = float(stats.ttest_rel(x, y).pvalue)
+        p = _paired_p(x, y, diff)
         note = f"mean difference {mean:+.4g} in the claimed direction, p={p:.3g}, n={len(diff)}"
         if p < self.alpha:
             return Verdict(REPRODUCED if mean > 0 else NOT_REPRODUCED, note)
@@ -157,11 +165,58 @@ class Beats:
 
 
 @dataclass(frozen=True)
+class NoWorse:
+    """The metric is not significantly worse than the same metric of another variant (paired over seeds): the
+    "at no cost" half of a claim. Not reproduced only when it is significantly worse."""
+
+    variant: str
+    baseline: str
+    higher_is_better: bool = True
+    alpha: float = 0.05
+
+    def describe(self) -> str:
+        return f"not significantly {'below' if self.higher_is_better else 'above'} {self.baseline} of {self.variant}"
+
+    def judge(self, values, baseline=None) -> Verdict:
+        if baseline is None:
+            return Verdict(INCONCLUSIVE, f"no run of {self.variant} reported '{self.baseline}'")
+        x, y = np.asarray(values, float), np.asarray(baseline, float)
+        diff = (x - y) if self.higher_is_better else (y - x)
+        if len(diff) < 2:
+            return Verdict(INCONCLUSIVE, f"1 seed (difference {diff.mean():+.4g}); a paired test needs ≥ 2")
+        p = _paired_p(x, y, diff)
+        note = f"mean difference {diff.mean():+.4g} (positive: better), p={p:.3g}, n={len(diff)}"
+        if diff.mean() < 0 and p < self.alpha:
+            return Verdict(NOT_REPRODUCED, note + " (significantly worse)")
+        return Verdict(REPRODUCED, note + " (not significantly worse)")
+
+
+@dataclass(frozen=True)
+class SameAs:
+    """The per-seed difference to the same metric of another variant lies within ±tolerance (its 95% t-interval
+    inside the band: equivalence; outside it: not; otherwise inconclusive)."""
+
+    variant: str
+    baseline: str
+    tolerance: float
+
+    def describe(self) -> str:
+        return f"= {self.baseline} of {self.variant} ± {self.tolerance:g} (paired)"
+
+    def judge(self, values, baseline=None) -> Verdict:
+        if baseline is None:
+            return Verdict(INCONCLUSIVE, f"no run of {self.variant} reported '{self.baseline}'")
+        diff = np.asarray(values, float) - np.asarray(baseline, float)
+        verdict = Within(0.0, self.tolerance).judge(diff)
+        return Verdict(verdict.verdict, f"difference {diff.mean():+.4g}: {verdict.reason}")
+
+
+@dataclass(frozen=True)
 class Claim:
     id: str  # unique within the task, e.g. "det.square"
     statement: str  # what the post (or kx) says, in one sentence
     metric: str  # the metrics.json key it reads
-    judge: AtLeast | AtMost | Within | Beats
+    judge: AtLeast | AtMost | Within | Beats | NoWorse | SameAs
     source: str = "post"  # "post": the blog's claim; "kx": a check kx adds
     variants: tuple[str, ...] | None = None  # None: judged on every variant that ran
 

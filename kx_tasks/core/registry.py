@@ -92,6 +92,9 @@ class Task:
     # Datasets (names from kx_tasks.shared.data.DATASETS) a run reads: the same for every variant, or per variant.
     datasets: tuple[str, ...] | Mapping[str, tuple[str, ...]] = ()
     report_tables: str | None = None  # "module:function", (metrics: DataFrame) -> {title: DataFrame}
+    # "module:function", (metrics, runs: DataFrame with each run's eval `dir`, out_dir) -> [PNG paths]: figures
+    # across the task's runs (variants side by side), drawn by the report onto the task's page.
+    report_figures: str | None = None
     # Figure file stem -> one-line caption, shown by Snakemake's --report for every figure the evaluate stage
     # writes (each PNG also carries its own run-specific caption).
     figures: Mapping[str, str] = field(default_factory=dict)

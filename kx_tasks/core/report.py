@@ -126,10 +126,20 @@ def judge_claims(tasks: dict[str, Task], metrics: pd.DataFrame) -> pd.DataFrame:
                     out.append({**row, "measured": "missing", "verdict": INCONCLUSIVE, "reason": reason})
                     continue
                 baseline = getattr(claim.judge, "baseline", None)
-                needed = [claim.metric] + ([baseline] if baseline in table else [])
-                present = table[needed].notna().all(axis=1)
+                other = getattr(claim.judge, "variant", None)  # a baseline from another variant, paired by seed
+                source = (
+                    part[part.variant == other].pivot(index="seed", columns="metric", values="value")
+                    if other
+                    else table
+                )
+                base_col = source[baseline].reindex(table.index) if baseline in source else None
+                present = table[claim.metric].notna() & (base_col.notna() if base_col is not None else True)
+                if not present.any():
+                    reason = f"no seed reported both '{claim.metric}' and its baseline"
+                    out.append({**row, "measured": "missing", "verdict": INCONCLUSIVE, "reason": reason})
+                    continue
                 values = table.loc[present, claim.metric].to_numpy()
-                base = table.loc[present, baseline].to_numpy() if baseline in table else None
+                base = base_col[present].to_numpy() if base_col is not None else None
                 verdict = claim.judge.judge(values, base)
                 measured = Summary.of(values).text()
                 gone = [int(seed) for seed in table.index[~present]]
@@ -274,6 +284,10 @@ def build(tasks: dict[str, Task], run_dirs: list[Path], out_dir: Path, partial: 
         task_claims = claims[claims.task == name]
         tables = task_tables(task, metrics)
         figures = []
+        if task.report_figures is not None:
+            hook = resolve(task.report_figures, f"task '{name}', report_figures")
+            for png in hook(metrics[metrics.task == name], task_runs, out_dir / "figures"):
+                figures.append({"variant": "all variants", **figure(png)})
         for variant, vr in task_runs.groupby("variant"):
             first = Path(vr.iloc[0]["dir"])  # figures of the first seed; all seeds' are in results/runs
             figures += [{"variant": variant, **figure(png)} for png in sorted(first.glob("*.png"))]

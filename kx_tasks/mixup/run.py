@@ -1,0 +1,150 @@
+"""Stages of the `mixup` task: augment (the seeded plan), train (the shared engine, drawing nothing), evaluate."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from kx_tasks.core.engine import fit
+from kx_tasks.core.io import write_json
+from kx_tasks.core.settings import Run
+from kx_tasks.mixup import figures
+from kx_tasks.mixup.config import MixupConfig
+from kx_tasks.mixup.metrics import between_samples, ece, fixed_pairs, logits_of
+from kx_tasks.mixup.model import SmallCNN, mixed_loss
+from kx_tasks.mixup.plan import batch_slices, make_plan, subset_indices
+from kx_tasks.shared.data import load
+
+
+def dataset(variant: str) -> str:
+    """`fashion_mnist.mixup` -> `fashion_mnist`."""
+    return variant.split(".")[0]
+
+
+def standardise(images: np.ndarray, mean: float, std: float, device) -> torch.Tensor:
+    """uint8 (N, 28, 28) -> float32 (N, 1, 28, 28), standardised with the training subset's mean and std."""
+    x = torch.as_tensor(images).to(device=device, dtype=torch.float32).div_(255.0).unsqueeze(1)
+    return (x - mean) / std
+
+
+def augment(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
+    cfg: MixupConfig = run.params
+    data = load(inputs[dataset(run.variant)])
+    subset = subset_indices(data["y_train"], cfg.train_size, run.seed)
+    plan = make_plan(cfg, len(subset), run.seed)
+    np.savez_compressed(out_dir / "plan.npz", subset=subset, **plan)
+    figures.plot_examples(data["x_train"][subset], data["y_train"][subset], plan, cfg, run, out_dir / "examples.png")
+
+
+def read_plan(augment_dir: Path, device) -> dict[str, torch.Tensor]:
+    with np.load(augment_dir / "plan.npz", allow_pickle=False) as f:
+        return {k: torch.as_tensor(f[k]).to(device) for k in f.files}
+
+
+def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
+    cfg: MixupConfig = run.params
+    device = run.torch_device
+    data = load(inputs[dataset(run.variant)])
+    plan = read_plan(inputs["augment"], device)
+    subset = plan["subset"].cpu().numpy()
+    raw = data["x_train"][subset].astype(np.float64) / 255.0
+    norm = {"mean": float(raw.mean()), "std": float(raw.std())}
+    x = standardise(data["x_train"][subset], norm["mean"], norm["std"], device)
+    y = torch.as_tensor(data["y_train"][subset].astype(np.int64), device=device)
+    torch.manual_seed(run.seed)  # the same initial weights for every variant of a seed
+    model = SmallCNN(cfg.width).to(device)
+    model, log, share = train_model(model, x, y, plan, cfg, inputs["checkpoints"], out_dir, run.variant)
+    torch.save(model.state_dict(), out_dir / "model.pt")
+    write_json(out_dir / "normalisation.json", norm)
+    write_json(out_dir / "augment_share.json", {"timing.augment_share": share})
+
+
+def train_model(model, x, y, plan, cfg: MixupConfig, checkpoint_dir, out_dir, label):
+    """SGD (momentum, weight decay) with a one-cycle learning rate over the plan's batches; returns the model, the
+    engine's log and the share of step time spent building the mixed batch (the augmentation's cost)."""
+    n = len(x)
+    slices = batch_slices(n, cfg.batch_size)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, total_steps=cfg.epochs * len(slices), pct_start=cfg.warmup, cycle_momentum=False
+    )
+    clock = {"mix": 0.0, "step": 0.0}
+
+    def batches(epoch: int):
+        for sl in slices:
+            yield (
+                plan["order"][epoch, sl],
+                plan["partner"][epoch, sl],
+                plan["lam_x"][epoch, sl],
+                plan["lam_y"][epoch, sl],
+            )
+
+    def step(batch) -> dict[str, torch.Tensor]:
+        t0 = time.perf_counter()
+        ia, ib, lam_x, lam_y = batch
+        lx = lam_x[:, None, None, None]
+        x_mixed = lx * x[ia] + (1 - lx) * x[ib]
+        t1 = time.perf_counter()
+        ce = mixed_loss(model(x_mixed), y[ia], y[ib], lam_y)
+        opt.zero_grad(set_to_none=True)
+        ce.mean().backward()
+        opt.step()
+        sched.step()
+        clock["mix"] += t1 - t0
+        clock["step"] += time.perf_counter() - t0
+        return {"ce": ce}
+
+    log = fit(
+        step,
+        batches,
+        epochs=cfg.epochs,
+        steps_per_epoch=len(slices),
+        models={"cnn": model},
+        optimizers={"sgd": opt, "onecycle": sched},  # the schedule's state resumes with the optimiser's
+        checkpoint_dir=checkpoint_dir / "cnn",
+        label=f"{label} cnn",
+        samples_per_epoch=n,
+        unit="images",
+        history_path=out_dir / "history.jsonl",
+        config=cfg.model_dump(mode="json"),
+    )
+    return model, log, clock["mix"] / max(clock["step"], 1e-12)
+
+
+def evaluate(run: Run, inputs: dict[str, Path], out_dir: Path) -> dict[str, float]:
+    cfg: MixupConfig = run.params
+    device = run.torch_device
+    data = load(inputs[dataset(run.variant)])
+    norm = json.loads((inputs["train"] / "normalisation.json").read_text())
+    model = SmallCNN(cfg.width).to(device)
+    model.load_state_dict(torch.load(inputs["train"] / "model.pt", map_location=device, weights_only=True))
+    model.eval()
+    x_test = standardise(data["x_test"], norm["mean"], norm["std"], device)
+    y_test = torch.as_tensor(data["y_test"].astype(np.int64), device=device)
+    subset = np.load(inputs["augment"] / "plan.npz")["subset"]
+    x_train = standardise(data["x_train"][subset], norm["mean"], norm["std"], device)
+    y_train = torch.as_tensor(data["y_train"][subset].astype(np.int64), device=device)
+
+    logits = logits_of(model, x_test).double()
+    probs = torch.softmax(logits, dim=1)
+    test_acc = float((logits.argmax(1) == y_test).double().mean())
+    train_acc = float((logits_of(model, x_train).argmax(1) == y_train).double().mean())
+    metrics = {
+        "test_acc": test_acc,
+        "test_nll": float(torch.nn.functional.cross_entropy(logits, y_test)),
+        "ece": ece(probs.cpu(), y_test.cpu()),
+        "train_acc_clean": train_acc,
+        "gen_gap": train_acc - test_acc,
+    }
+    a, b = (torch.as_tensor(i, device=device) for i in fixed_pairs(data["y_test"], cfg.pairs))
+    metrics.update(between_samples(model, x_test[a], x_test[b], y_test[a], y_test[b]))
+    a, b = (torch.as_tensor(i, device=device) for i in fixed_pairs(data["y_test"], cfg.pairs // 4, same_class=True))
+    same = between_samples(model, x_test[a], x_test[b], y_test[a], y_test[b])
+    metrics["same_class.lin_gap_rel"] = same["lin_gap_rel"]
+    metrics.update(json.loads((inputs["train"] / "augment_share.json").read_text()))
+    figures.plot_line(model, x_test, data["y_test"], run, out_dir / "line.png")
+    return metrics
