@@ -172,3 +172,65 @@ def test_report_figures_across_variants(tmp_path):
             ]
     pngs = plot_variants(pd.DataFrame(rows), pd.DataFrame(runs), tmp_path / "out")
     assert [p.name for p in pngs] == ["mixup_variants.png", "mixup_line.png"] and all(p.stat().st_size for p in pngs)
+
+
+def test_cifar10_binary_archive_is_read_without_pickles(tmp_path):
+    import io
+    import tarfile
+
+    from kx_tasks.shared.data.formats import build_cifar10_binary
+
+    def records(n, first_label):
+        labels = (np.arange(n) + first_label) % 10
+        pixels = np.arange(n * 3072, dtype=np.int64).reshape(n, 3072) % 251
+        return np.column_stack([labels, pixels]).astype(np.uint8).tobytes()
+
+    archive = tmp_path / "cifar-10-binary.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, first in [(f"data_batch_{k}.bin", k) for k in range(1, 6)] + [("test_batch.bin", 0)]:
+            raw = records(4, first)
+            info = tarfile.TarInfo(f"cifar-10-batches-bin/{name}")
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+    out = build_cifar10_binary({"archive": archive})
+    assert out["x_train"].shape == (20, 3, 32, 32) and out["x_test"].shape == (4, 3, 32, 32)
+    assert out["y_train"][:4].tolist() == [1, 2, 3, 4] and out["y_test"].tolist() == [0, 1, 2, 3]
+    assert out["x_test"][1, 0, 0, 0] == 3072 % 251  # record 1's first pixel: red plane, row 0, column 0
+
+
+def test_crop_flip_is_a_shift_inside_a_zero_border_then_a_mirror():
+    from kx_tasks.mixup.plan import crop_flip
+
+    x = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).reshape(2, 3, 8, 8)
+    same = crop_flip(x, torch.zeros(2, 2, dtype=torch.int8), torch.zeros(2, dtype=torch.bool))
+    assert torch.equal(same, x)
+    out = crop_flip(x, torch.tensor([[1, -2], [0, 0]], dtype=torch.int8), torch.tensor([False, True]))
+    assert (
+        torch.equal(out[0, :, :7, 2:], x[0, :, 1:, :6])
+        and (out[0, :, 7, :] == 0).all()
+        and (out[0, :, :, :2] == 0).all()
+    )
+    assert torch.equal(out[1], x[1].flip(-1))
+
+
+def test_preact_resnet18_is_the_official_size():
+    from kx_tasks.mixup.model import PreActResNet18
+
+    net = PreActResNet18()
+    assert sum(p.numel() for p in net.parameters()) == 11_171_146
+    assert net(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_cifar_variants_pin_the_official_recipe():
+    c = cfg("cifar10.mixup")
+    assert (c.arch, c.lr, c.epochs, c.batch_size, c.lr_schedule, c.crop_flip, c.train_size) == (
+        "preact_resnet18",
+        0.1,
+        200,
+        128,
+        "step",
+        True,
+        50_000,
+    )
+    plan = make_plan(c.model_copy(update={"epochs": 2, "train_size": 100, "batch_size": 20}), 100, 0)
+    assert plan["shift"].shape == (2, 100, 2) and set(np.unique(plan["shift"])) <= set(range(-4, 5))

@@ -13,7 +13,8 @@ from pydantic import Field, model_validator
 
 from kx_tasks.core.params import Params
 
-TRAIN_IMAGES = 60_000  # MNIST and Fashion-MNIST alike
+TRAIN_IMAGES = 60_000  # the largest training set (MNIST, Fashion-MNIST); CIFAR-10 has 50,000: see check_run
+DATASET_IMAGES = {"mnist": 60_000, "fashion_mnist": 60_000, "cifar10": 50_000}
 Mixing = Literal["none", "mixup", "samplepairing", "samplepairing_sym", "half_soft"]
 
 
@@ -47,7 +48,22 @@ class MixupConfig(Params):
     warmup: float = Field(0.15, gt=0, lt=1, description="fraction of steps of the one-cycle warm-up")
     momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum (constant)")
     weight_decay: float = Field(1e-4, ge=0, description="SGD weight decay (the official mixup code: 1e-4)")
-    width: int = Field(32, ge=1, description="filters of the first conv layer (the second has twice as many)")
+    arch: Literal["small_cnn", "preact_resnet18"] = Field(
+        "small_cnn",
+        description="`small_cnn`: conv3×3(w)–pool–conv3×3(2w)–pool–fc256–fc10; `preact_resnet18`: the official mixup "
+        "code's network (PreAct ResNet-18, kuangliu/pytorch-cifar), for CIFAR-10",
+    )
+    width: int = Field(
+        32, ge=1, description="`small_cnn`: filters of the first conv layer (the second has twice as many)"
+    )
+    lr_schedule: Literal["onecycle", "step"] = Field(
+        "onecycle",
+        description="`onecycle`: warm-up to `lr`, cosine down; `step`: `lr`, ÷10 at 50% and 75% of the epochs (the "
+        "official recipe: 100 and 150 of 200)",
+    )
+    crop_flip: bool = Field(
+        False, description="random crop (zero padding 4) and horizontal flip, drawn in the plan (CIFAR-10's recipe)"
+    )
     pairs: int = Field(
         2000, ge=40, le=10_000, description="fixed test pairs (y_a ≠ y_b) of the linearity metrics; a quarter as "
         "many same-class pairs"
@@ -72,3 +88,17 @@ METHODS = {
     "samplepairing_sym": {"mixing": "samplepairing_sym", "schedule": "always"},
     "mix_half_soft": {"mixing": "half_soft", "schedule": "always"},
 }
+
+# The official mixup recipe for CIFAR-10 (facebookresearch/mixup-cifar10 train.py): PreAct ResNet-18, SGD 0.1,
+# momentum 0.9, weight decay 1e-4, batch 128, 200 epochs, ÷10 at 100 and 150, crop + flip, all 50,000 images.
+CIFAR_RECIPE = dict(
+    arch="preact_resnet18", lr=0.1, momentum=0.9, weight_decay=1e-4, batch_size=128, epochs=200,
+    lr_schedule="step", crop_flip=True, train_size=50_000,
+)  # fmt: skip
+
+
+def check_run(variant: str, cfg: MixupConfig) -> None:
+    """Before any job: the subset fits in the variant's dataset."""
+    dataset = variant.split(".")[0]
+    if cfg.train_size > DATASET_IMAGES[dataset]:
+        raise ValueError(f"train_size: {cfg.train_size} is more than the {DATASET_IMAGES[dataset]} {dataset} images")

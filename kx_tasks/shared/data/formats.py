@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import struct
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -87,3 +88,25 @@ def build_text_corpus(files: dict[str, Path]) -> dict[str, np.ndarray]:
     data = np.frombuffer(files["text"].read_bytes(), dtype=np.uint8)
     cut = int(0.9 * len(data))
     return {"text_train": data[:cut].copy(), "text_test": data[cut:].copy()}
+
+
+CIFAR_MEMBERS = {"train": [f"data_batch_{k}.bin" for k in range(1, 6)], "test": ["test_batch.bin"]}
+CIFAR_RECORD = 1 + 3 * 32 * 32  # a label byte, then the red, green and blue 32x32 planes
+
+
+def build_cifar10_binary(files: dict[str, Path]) -> dict[str, np.ndarray]:
+    """CIFAR-10's binary version (cifar-10-binary.tar.gz, no pickles): members read by name from the archive, never
+    extracted. Images come out (N, 3, 32, 32) uint8, channel-first as published."""
+    out = {}
+    try:
+        with tarfile.open(files["archive"], "r:gz") as tar:
+            for split, members in CIFAR_MEMBERS.items():
+                raw = b"".join(tar.extractfile(f"cifar-10-batches-bin/{m}").read() for m in members)
+                if len(raw) % CIFAR_RECORD:
+                    raise DataError(f"{files['archive']}: {split} holds {len(raw)} bytes, not whole records")
+                records = np.frombuffer(raw, dtype=np.uint8).reshape(-1, CIFAR_RECORD)
+                out[f"y_{split}"] = records[:, 0].copy()
+                out[f"x_{split}"] = records[:, 1:].reshape(-1, 3, 32, 32).copy()
+    except (tarfile.TarError, KeyError, OSError, AttributeError) as e:
+        raise DataError(f"{files['archive']}: not the CIFAR-10 binary archive ({e})") from None
+    return out
