@@ -290,7 +290,8 @@ def build(tasks: dict[str, Task], run_dirs: list[Path], out_dir: Path, partial: 
                 figures.append({"variant": "all variants", **figure(png)})
         for variant, vr in task_runs.groupby("variant"):
             first = Path(vr.iloc[0]["dir"])  # figures of the first seed; all seeds' are in results/runs
-            figures += [{"variant": variant, **figure(png)} for png in sorted(first.glob("*.png"))]
+            stage_dirs = [first.parent / stages.FOLDERS[stage] for stage in stages.STAGES]  # augment's too
+            figures += [{"variant": variant, **figure(png)} for d in stage_dirs for png in sorted(d.glob("*.png"))]
         page = {"task": task, "claims": task_claims, "counts": counts_of(task_claims), "file": f"{name}.html"}
         page["failed"] = failed[failed.task == name].drop(columns=["task"])
         pages.append(page)
