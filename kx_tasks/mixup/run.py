@@ -16,7 +16,7 @@ from kx_tasks.mixup import figures
 from kx_tasks.mixup.config import MixupConfig
 from kx_tasks.mixup.metrics import between_samples, ece, fixed_pairs, logits_of
 from kx_tasks.mixup.model import make_model, mixed_loss
-from kx_tasks.mixup.plan import batch_slices, make_plan, subset_indices
+from kx_tasks.mixup.plan import batch_slices, crop_flip, make_plan, subset_indices
 from kx_tasks.shared.data import load
 
 
@@ -78,30 +78,35 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
 
 
 def train_model(model, x, y, plan, cfg: MixupConfig, checkpoint_dir, out_dir, label):
-    """SGD (momentum, weight decay) with a one-cycle learning rate over the plan's batches; returns the model, the
-    engine's log and the share of step time spent building the mixed batch (the augmentation's cost)."""
+    """SGD (momentum, weight decay) with the configured learning-rate schedule over the plan's batches; returns the
+    model, the engine's log and the share of step time spent building the mixed batch (the augmentation's cost)."""
     n = len(x)
     slices = batch_slices(n, cfg.batch_size)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=cfg.lr, total_steps=cfg.epochs * len(slices), pct_start=cfg.warmup, cycle_momentum=False
-    )
+    sched = lr_schedule(opt, cfg, len(slices))
     clock = {"mix": 0.0, "step": 0.0}
 
     def batches(epoch: int):
         for sl in slices:
             yield (
+                epoch,
                 plan["order"][epoch, sl],
                 plan["partner"][epoch, sl],
                 plan["lam_x"][epoch, sl],
                 plan["lam_y"][epoch, sl],
             )
 
+    def images(epoch: int, idx: torch.Tensor) -> torch.Tensor:
+        """The images `idx` as epoch `epoch` shows them (with the plan's crop and flip where the recipe has them)."""
+        if not cfg.crop_flip:
+            return x[idx]
+        return crop_flip(x[idx], plan["shift"][epoch, idx], plan["flip"][epoch, idx])
+
     def step(batch) -> dict[str, torch.Tensor]:
         t0 = time.perf_counter()
-        ia, ib, lam_x, lam_y = batch
+        epoch, ia, ib, lam_x, lam_y = batch
         lx = lam_x[:, None, None, None]
-        x_mixed = lx * x[ia] + (1 - lx) * x[ib]
+        x_mixed = lx * images(epoch, ia) + (1 - lx) * images(epoch, ib)
         t1 = time.perf_counter()
         ce = mixed_loss(model(x_mixed), y[ia], y[ib], lam_y)
         opt.zero_grad(set_to_none=True)
