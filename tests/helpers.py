@@ -17,6 +17,14 @@ from conftest import REPO
 BIN = Path(sys.executable).parent
 
 
+def only(*names: str, **blocks: dict) -> dict:
+    """A `tasks:` block that runs just `names` (with the given blocks) and disables every other installed task, so a
+    task added later never joins a test's pipeline."""
+    from kx_tasks.core.registry import discover
+
+    return {t: {**blocks.get(t, {})} if t in names else {"enabled": False} for t in discover()}
+
+
 def copy_workflow(dest: Path) -> Path:
     for name in ("Snakefile", "environment.yml"):
         shutil.copy(REPO / name, dest / name)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from helpers import copy_workflow, env, install_toy_plugin, planned_outputs, snakemake, snakemake_cmd
+from helpers import copy_workflow, env, install_toy_plugin, only, planned_outputs, snakemake, snakemake_cmd
 
 pytestmark = pytest.mark.slow
 
@@ -23,10 +23,11 @@ BASE = {
     "seeds": [0],
     "datasets": [],
     "tasks": {
-        "det": {"variants": ["float64"], "params": {"shapes": [[3, 1], [4, 4]], "log10_conds": [0, 6], "samples": 2}},
+        **only(
+            "det",
+            det={"variants": ["float64"], "params": {"shapes": [[3, 1], [4, 4]], "log10_conds": [0, 6], "samples": 2}},
+        ),
         "toy": {"variants": ["plain"], "params": {"steps": 3}},
-        "gillespie": {"enabled": False},
-        "vae_cluster": {"enabled": False},
     },
 }
 TOY_RUN = Path("results/runs/toy/plain/seed0")

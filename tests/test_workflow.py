@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import shared_data_dir
-from helpers import BIN, copy_workflow, env, install_toy_plugin, job_blocks, snakemake
+from helpers import BIN, copy_workflow, env, install_toy_plugin, job_blocks, only, snakemake
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def test_smoke_pipeline_report_and_noop_rerun(workdir):
     if data_dir is not None:  # exercise prepare_data on the real files too, found through $KX_DATA_DIR
         (workdir / "data.yaml").write_text(yaml.safe_dump({"datasets": ["mnist"]}))
     else:  # tests never download: the tasks that read datasets sit out
-        (workdir / "data.yaml").write_text(yaml.safe_dump({"tasks": {"vae_cluster": {"enabled": False}}}))
+        (workdir / "data.yaml").write_text(yaml.safe_dump({"tasks": only("det", "gillespie")}))
     configs.append("data.yaml")
     r = snakemake(workdir, "--cores", "2", "--configfile", *configs, data_dir=data_dir)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -116,9 +116,7 @@ def test_separately_installed_plugin_joins_list_and_dag(workdir, tmp_path):
     blocks = [b for b in job_blocks(dry.stdout) if b.startswith("rule train:") and "runs/toy/" in b]
     assert len(blocks) == 6 and all("results/artefacts/toy_base/seed" in b for b in blocks)
 
-    only_toy = {
-        "tasks": {"det": {"enabled": False}, "gillespie": {"enabled": False}, "vae_cluster": {"enabled": False}}
-    }
+    only_toy = {"tasks": only()}  # the toy plugin is not installed in this process: it stays enabled
     (workdir / "toy.yaml").write_text(yaml.safe_dump(only_toy))
     r = snakemake(workdir, "--cores", "2", "--configfile", "config/smoke.yaml", "toy.yaml", pythonpath=target)
     assert r.returncode == 0, r.stderr[-3000:]
