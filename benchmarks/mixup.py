@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from side_by_side import BARE, ENGINE, print_table
 
 from kx_tasks.mixup.config import METHODS, MixupConfig
 from kx_tasks.mixup.model import SmallCNN, mixed_loss
@@ -79,26 +80,20 @@ def main() -> None:
     x = (torch.as_tensor(images, dtype=torch.float32).unsqueeze(1) / 255.0 - 0.3) / 0.35
     y = torch.as_tensor(labels.astype(np.int64))
     plan = {k: torch.as_tensor(v) for k, v in make_plan(cfg, len(x), 0).items()}
-    times: dict[str, list[float]] = {"bare PyTorch loop": [], "kx engine (core.engine.fit)": []}
+    times: dict[str, list[float]] = {BARE: [], ENGINE: []}
     shares = []
     for _ in range(args.rounds):
         torch.manual_seed(0)
-        times["bare PyTorch loop"].append(bare_loop(SmallCNN(cfg.width), x, y, plan, cfg))
+        times[BARE].append(bare_loop(SmallCNN(cfg.width), x, y, plan, cfg))
         torch.manual_seed(0)
         seconds, share = kx_loop(SmallCNN(cfg.width), x, y, plan, cfg)
-        times["kx engine (core.engine.fit)"].append(seconds)
+        times[ENGINE].append(seconds)
         shares.append(share)
     print(
         f"torch {torch.__version__}, cpu, {args.threads} thread(s); SmallCNN width {cfg.width}, mixup α=1 per batch, "
         f"batch {cfg.batch_size}, {len(x)} images, {args.rounds} rounds x {args.epochs} epochs"
     )
-    print(f"{'loop':<28s} {'s/epoch':>9s} {'images/s':>10s} {'vs bare':>8s}")
-    bare = statistics.median(times["bare PyTorch loop"])
-    for name, samples in times.items():
-        s = statistics.median(samples)
-        print(f"{name:<28s} {s:9.2f} {len(x) / s:10.0f} {s / bare:8.3f}")
-    overhead = statistics.median(times["kx engine (core.engine.fit)"]) / bare - 1
-    print(f"pipeline overhead: {overhead:+.1%} (target: within 10%)")
+    print_table(times, len(x))
     print(f"augmentation (index + blend) share of a training step: {statistics.median(shares):.2%} (target: ≤ 5%)")
 
 

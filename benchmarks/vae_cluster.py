@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from side_by_side import BARE, ENGINE, print_table
 
 from kx_tasks.vae_cluster.config import VaeClusterConfig
 from kx_tasks.vae_cluster.model import ClusterVAE
@@ -83,7 +83,7 @@ def main() -> None:
     else:
         images = np.random.default_rng(0).integers(0, 256, (args.train_size, 28, 28), dtype=np.uint8)
     x = images_to_tensor(images, device)
-    loops = {"bare PyTorch loop": bare_loop, "kx engine (core.engine.fit)": kx_loop}
+    loops = {BARE: bare_loop, ENGINE: kx_loop}
     times: dict[str, list[float]] = {name: [] for name in loops}
     for _ in range(args.rounds):
         for name, loop in loops.items():
@@ -94,13 +94,7 @@ def main() -> None:
         f"torch {torch.__version__}, {device}, {args.threads} thread(s); one-step ClusterVAE arch={cfg.arch} "
         f"width={cfg.width}, batch {cfg.batch_size}, {len(x)} images, {args.rounds} rounds x {args.epochs} epochs"
     )
-    print(f"{'loop':<26s} {'s/epoch':>9s} {'images/s':>10s} {'vs bare':>8s}")
-    bare = statistics.median(times["bare PyTorch loop"])
-    for name, samples in times.items():
-        s = statistics.median(samples)
-        print(f"{name:<26s} {s:9.2f} {len(x) / s:10.0f} {s / bare:8.3f}")
-    overhead = statistics.median(times["kx engine (core.engine.fit)"]) / bare - 1
-    print(f"pipeline overhead: {overhead:+.1%} (target: within 10%)")
+    print_table(times, len(x))
 
 
 if __name__ == "__main__":

@@ -125,14 +125,19 @@ class Within:
         return Verdict(INCONCLUSIVE, f"{note} overlaps the edge of [{lo:g}, {hi:g}]")
 
 
-def _paired_p(x: np.ndarray, y: np.ndarray, diff: np.ndarray) -> float:
-    """Two-sided paired t-test p-value; a difference without variance gives 0 (or 1 when it is zero)."""
+def _paired(values, baseline, higher_is_better: bool) -> tuple[float, float, int] | Verdict:
+    """(mean difference in the better direction, two-sided paired t-test p, n), or an inconclusive Verdict for one
+    seed. A difference without variance gives p = 0 (1 when it is zero)."""
+    x, y = np.asarray(values, float), np.asarray(baseline, float)
+    diff = (x - y) if higher_is_better else (y - x)
     mean = float(diff.mean())
+    if len(diff) < 2:
+        return Verdict(INCONCLUSIVE, f"1 seed (difference {mean:+.4g}); a paired test needs ≥ 2")
     if np.ptp(diff) <= 1e-12 * max(1.0, abs(mean)):
-        return 0.0 if diff[0] != 0 else 1.0
+        return mean, (0.0 if diff[0] != 0 else 1.0), len(diff)
     from scipy import stats
 
-    return float(stats.ttest_rel(x, y).pvalue)
+    return mean, float(stats.ttest_rel(x, y).pvalue), len(diff)
 
 
 @dataclass(frozen=True)
@@ -152,13 +157,11 @@ class Beats:
     def judge(self, values, baseline=None) -> Verdict:
         if baseline is None:
             return Verdict(INCONCLUSIVE, f"baseline metric '{self.baseline}' is missing")
-        x, y = np.asarray(values, float), np.asarray(baseline, float)
-        diff = (x - y) if self.higher_is_better else (y - x)
-        mean = float(diff.mean())
-        if len(diff) < 2:
-            return Verdict(INCONCLUSIVE, f"1 seed (difference {mean:+.4g}); a paired test needs ≥ 2")
-        p = _paired_p(x, y, diff)
-        note = f"mean difference {mean:+.4g} in the claimed direction, p={p:.3g}, n={len(diff)}"
+        paired = _paired(values, baseline, self.higher_is_better)
+        if isinstance(paired, Verdict):
+            return paired
+        mean, p, n = paired
+        note = f"mean difference {mean:+.4g} in the claimed direction, p={p:.3g}, n={n}"
         if p < self.alpha:
             return Verdict(REPRODUCED if mean > 0 else NOT_REPRODUCED, note)
         return Verdict(INCONCLUSIVE, note + f" (not significant at α={self.alpha:g})")
@@ -180,13 +183,12 @@ class NoWorse:
     def judge(self, values, baseline=None) -> Verdict:
         if baseline is None:
             return Verdict(INCONCLUSIVE, f"no run of {self.variant} reported '{self.baseline}'")
-        x, y = np.asarray(values, float), np.asarray(baseline, float)
-        diff = (x - y) if self.higher_is_better else (y - x)
-        if len(diff) < 2:
-            return Verdict(INCONCLUSIVE, f"1 seed (difference {diff.mean():+.4g}); a paired test needs ≥ 2")
-        p = _paired_p(x, y, diff)
-        note = f"mean difference {diff.mean():+.4g} (positive: better), p={p:.3g}, n={len(diff)}"
-        if diff.mean() < 0 and p < self.alpha:
+        paired = _paired(values, baseline, self.higher_is_better)
+        if isinstance(paired, Verdict):
+            return paired
+        mean, p, n = paired
+        note = f"mean difference {mean:+.4g} (positive: better), p={p:.3g}, n={n}"
+        if mean < 0 and p < self.alpha:
             return Verdict(NOT_REPRODUCED, note + " (significantly worse)")
         return Verdict(REPRODUCED, note + " (not significantly worse)")
 

@@ -13,6 +13,7 @@ References:
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import yaml
@@ -64,12 +65,16 @@ def _key(path) -> str:
     return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[") or "(top level)"
 
 
+@functools.cache
+def schema() -> dict:
+    return yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
+
+
 def schema_problems(config: dict) -> list[str]:
     """One line per violation of workflow/schemas/config.schema.yaml: `key: message`."""
     from jsonschema import Draft202012Validator
 
-    schema = yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
-    errors = sorted(Draft202012Validator(schema).iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
+    errors = sorted(Draft202012Validator(schema()).iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
     out = []
     for e in errors:
         if e.validator == "additionalProperties" and e.validator_value is False:
@@ -85,8 +90,7 @@ def schema_problems(config: dict) -> list[str]:
 
 def with_defaults(config: dict) -> dict:
     """The top-level defaults of the schema filled in (what Snakemake's validate does for the pipeline)."""
-    schema = yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
-    return {**{k: p["default"] for k, p in schema["properties"].items() if "default" in p}, **config}
+    return {**{k: p["default"] for k, p in schema()["properties"].items() if "default" in p}, **config}
 
 
 def check(config: dict, where: str) -> dict:
