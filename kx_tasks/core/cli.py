@@ -57,7 +57,7 @@ def cmd_info(args) -> None:
     print(f"stages:    {' -> '.join(task.stage_names())}")
     for name in task.stage_names():
         stage, r = task.stages[name], task.stages[name].resources
-        reads = f" artefacts={','.join(stage.artefacts)}" if stage.artefacts else ""
+        reads = f" artefacts={','.join(sorted(stage.all_artefacts()))}" if stage.artefacts else ""
         print(f"  {name:9s} threads={r.threads} mem_mb={r.mem_mb} runtime={r.runtime}min gpu={r.gpu}{reads}")
     print(f"parameters (tasks.{task.name}.params):")
     for row in rows(task.params):
@@ -149,7 +149,9 @@ def run_all(task, variant: str, seed: int, config: dict, out: Path, data_dir: Pa
     for stage in task.stage_names():
         inputs = {**base, **previous}
         # Artefacts kx run builds stay in its own directory, as its runs do (the pipeline's are Snakemake's).
-        for name, path in settings.artefact_inputs(task, stage, seed, artefacts, str(out / "artefacts")).items():
+        for name, path in settings.artefact_inputs(
+            task, stage, variant, seed, artefacts, str(out / "artefacts")
+        ).items():
             inputs[name] = Path(path)
             if not inputs[name].exists():
                 artefact = artefacts[name]

@@ -63,7 +63,19 @@ class Stage:
 
     fn: str
     resources: Resources = Resources()
-    artefacts: tuple[str, ...] = ()  # artefact names; each one's directory reaches fn as inputs[name]
+    # Artefact names; each one's directory reaches fn as inputs[name]. The same for every variant, or per variant
+    # (e.g. the feature classifier of the variant's own dataset).
+    artefacts: tuple[str, ...] | Mapping[str, tuple[str, ...]] = ()
+
+    def artefacts_for(self, variant: str) -> tuple[str, ...]:
+        if isinstance(self.artefacts, Mapping):
+            return tuple(self.artefacts.get(variant, ()))
+        return tuple(self.artefacts)
+
+    def all_artefacts(self) -> set[str]:
+        if isinstance(self.artefacts, Mapping):
+            return {a for names in self.artefacts.values() for a in names}
+        return set(self.artefacts)
 
 
 @dataclass(frozen=True)
@@ -115,7 +127,7 @@ class Task:
         return [s for s in stages.STAGES if s in self.stages]
 
     def artefacts(self) -> set[str]:
-        return {a for s in self.stages.values() for a in s.artefacts}
+        return {a for s in self.stages.values() for a in s.all_artefacts()}
 
 
 class TaskError(Exception):
@@ -150,6 +162,8 @@ def check_task(obj: Any, source: str) -> None:
     for stage_name, stage in obj.stages.items():
         if not isinstance(stage, Stage) or not isinstance(stage.resources, Resources):
             raise TaskError(f"{label}: stage '{stage_name}' must be a Stage with Resources")
+        if isinstance(stage.artefacts, Mapping) and (stray := set(stage.artefacts) - set(obj.variants)):
+            raise TaskError(f"{label}: stage '{stage_name}' lists artefacts for unknown variant(s) {sorted(stray)}")
     if not obj.variants:
         raise TaskError(f"{label} declares no variants")
     if not (isinstance(obj.params, type) and issubclass(obj.params, Params)):

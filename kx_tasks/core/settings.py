@@ -94,7 +94,10 @@ def check_config(config: dict, tasks: dict[str, Task], artefacts: dict[str, Arte
     """Everything the JSON schema of the workflow cannot know: task and artefact names, variants, parameters."""
     from kx_tasks.shared.data import DATASETS  # the catalogue: numpy only
 
-    artefacts = artefacts or {}
+    if artefacts is None:  # the installed ones
+        from kx_tasks.core.registry import discover_artefacts
+
+        artefacts = discover_artefacts()
     for name, block in (config.get("tasks") or {}).items():
         if name not in tasks:
             raise ConfigError(f"tasks.{name}: unknown task (installed: {', '.join(tasks) or 'none'})")
@@ -105,13 +108,22 @@ def check_config(config: dict, tasks: dict[str, Task], artefacts: dict[str, Arte
                     f"tasks.{name}.variants: unknown variant '{variant}' (known: {', '.join(tasks[name].variants)})"
                 )
         build_params(tasks[name].params, block.get("params"), f"tasks.{name}.params")
+        families = set(tasks[name].variants) | {v.split(".")[0] for v in tasks[name].variants}
+        for key in block.get("variant_seeds") or {}:
+            if key not in families:
+                raise ConfigError(
+                    f"tasks.{name}.variant_seeds.{key}: not a variant of {name} nor the first part of one "
+                    f"(known: {', '.join(sorted(families))})"
+                )
     for name, block in (config.get("artefacts") or {}).items():
         if name not in artefacts:
             raise ConfigError(f"artefacts.{name}: unknown artefact (installed: {', '.join(artefacts) or 'none'})")
         build_params(artefacts[name].params, (block or {}).get("params"), f"artefacts.{name}.params")
     for name in enabled_tasks(config, tasks):
         check_runs(config, tasks[name])
-        for wanted in sorted(tasks[name].artefacts()):
+        wanted_by = {a for v in variants(config, tasks[name]) for st in tasks[name].stages.values()
+                     for a in st.artefacts_for(v)}  # fmt: skip
+        for wanted in sorted(wanted_by):
             if wanted not in artefacts:
                 raise ConfigError(f"task '{name}' reads artefact '{wanted}', which no installed plugin declares")
     for name in config.get("datasets") or []:
@@ -129,8 +141,15 @@ def variants(config: dict, task: Task) -> list[str]:
     return list(task_block(config, task.name).get("variants") or task.default_variants or task.variants)
 
 
-def seeds(config: dict, task: Task) -> list[int]:
+def seeds(config: dict, task: Task, variant: str | None = None) -> list[int]:
+    """The variant's own seeds (`variant_seeds`, by its name or its family: the part before the first dot), else the
+    task's, else the config's."""
     block = task_block(config, task.name)
+    own = block.get("variant_seeds") or {}
+    if variant is not None:
+        for key in (variant, variant.split(".")[0]):
+            if key in own:
+                return list(own[key])
     return list(block.get("seeds") or config.get("seeds") or [0])
 
 
@@ -209,15 +228,15 @@ def runs(config: dict, tasks: dict[str, Task]) -> list[RunKey]:
         RunKey(name, variant, int(seed))
         for name in enabled_tasks(config, tasks)
         for variant in variants(config, tasks[name])
-        for seed in seeds(config, tasks[name])
+        for seed in seeds(config, tasks[name], variant)
     ]
 
 
 def artefact_inputs(
-    task: Task, stage: str, seed: int, artefacts: dict[str, Artefact], root: str = stages.ARTEFACTS
+    task: Task, stage: str, variant: str, seed: int, artefacts: dict[str, Artefact], root: str = stages.ARTEFACTS
 ) -> dict[str, str]:
-    """name -> directory of every artefact the stage reads, for this run's seed (under `root`)."""
+    """name -> directory of every artefact the stage of this variant reads, for this run's seed (under `root`)."""
     return {
         name: stages.artefact_dir(name, stages.artefact_key(artefacts[name].per_seed, seed), root)
-        for name in task.stages[stage].artefacts
+        for name in task.stages[stage].artefacts_for(variant)
     }

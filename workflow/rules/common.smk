@@ -57,7 +57,9 @@ def stage_inputs(stage):
             for name in task.datasets_for(wildcards.variant)
         }
         out.update(
-            settings.artefact_inputs(task, stage, int(wildcards.seed), ARTEFACTS)
+            settings.artefact_inputs(
+                task, stage, wildcards.variant, int(wildcards.seed), ARTEFACTS
+            )
         )
         for earlier in stages.STAGES[: stages.STAGES.index(stage)]:
             if earlier in task.stages:

@@ -1,0 +1,201 @@
+"""rsgan: the losses against hand-written formulas (RaSGAN's signs included), the post's theory exactly on a finite
+support, PacGAN's grid metrics on known samples, the Fréchet distance in closed form, and short GAN runs on the
+engine (twins share their start; same seed, same numbers)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from kx_tasks.core import settings
+from kx_tasks.core.registry import discover
+from kx_tasks.rsgan import gan, grid, nets, theory
+from kx_tasks.rsgan.config import PINS, RsganConfig
+from kx_tasks.rsgan.losses import d_loss, g_loss
+from kx_tasks.rsgan.run import speed
+from kx_tasks.shared import frechet
+
+R = torch.tensor([2.0, -1.0, 0.5], dtype=torch.float64)  # D's logits on a real batch
+F = torch.tensor([-0.5, 1.5, 0.0], dtype=torch.float64)  # … on a fake batch
+
+
+def log_sigmoid(t):
+    return math.log(1 / (1 + math.exp(-t)))
+
+
+def test_sgan_losses_by_hand():
+    d = [-log_sigmoid(r) - math.log(1 - 1 / (1 + math.exp(-f))) for r, f in zip(R.tolist(), F.tolist(), strict=True)]
+    g = [-log_sigmoid(f) for f in F.tolist()]  # non-saturating
+    assert torch.allclose(d_loss("sgan", R, F), torch.tensor(d, dtype=torch.float64), atol=1e-14)
+    assert torch.allclose(g_loss("sgan", None, F), torch.tensor(g, dtype=torch.float64), atol=1e-14)
+
+
+def test_rsgan_losses_by_hand():
+    d = [-log_sigmoid(r - f) for r, f in zip(R.tolist(), F.tolist(), strict=True)]
+    g = [-log_sigmoid(f - r) for r, f in zip(R.tolist(), F.tolist(), strict=True)]
+    assert torch.allclose(d_loss("rsgan", R, F), torch.tensor(d, dtype=torch.float64), atol=1e-14)
+    assert torch.allclose(g_loss("rsgan", R, F), torch.tensor(g, dtype=torch.float64), atol=1e-14)
+
+
+def test_rasgan_losses_by_hand_with_the_corrected_signs():
+    mr, mf = R.mean().item(), F.mean().item()
+    # D: real above the average fake, fake below the average real (AlexiaJM/RelativisticGAN issue #2: f - mean(r),
+    # not mean(f) - r); G: the same with the roles swapped. Both halved, as in the repository.
+    d = [(-log_sigmoid(r - mf) - log_sigmoid(-(f - mr))) / 2 for r, f in zip(R.tolist(), F.tolist(), strict=True)]
+    g = [(-log_sigmoid(f - mr) - log_sigmoid(-(r - mf))) / 2 for r, f in zip(R.tolist(), F.tolist(), strict=True)]
+    assert torch.allclose(d_loss("rasgan", R, F), torch.tensor(d, dtype=torch.float64), atol=1e-14)
+    assert torch.allclose(g_loss("rasgan", R, F), torch.tensor(g, dtype=torch.float64), atol=1e-14)
+    wrong = [(-log_sigmoid(r - mf) - log_sigmoid(-(mf - r))) / 2 for r in R.tolist()]  # the early code's form
+    assert not torch.allclose(d_loss("rasgan", R, F), torch.tensor(wrong, dtype=torch.float64))
+
+
+def test_losses_are_stable_at_extreme_logits():
+    big = torch.tensor([1e4, -1e4])
+    for loss in ("sgan", "rsgan", "rasgan"):
+        assert torch.isfinite(d_loss(loss, big, -big)).all() and torch.isfinite(g_loss(loss, big, -big)).all()
+    assert d_loss("rsgan", big, -big)[1].item() == pytest.approx(2e4)  # exact: no 1e-9 floor, no log(0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_theory_exact_on_a_finite_support(seed):
+    m = theory.check(theory.solve(30, seed), seed)
+    assert m["log_ratio_range"] > 3, "p and q must differ for the check to mean anything"
+    assert m["sgan.grad_at_log_ratio"] <= 1e-12 and m["rsgan.grad_at_log_ratio"] <= 1e-12
+    assert m["sgan.newton_error"] <= 1e-8 and m["rsgan.newton_error"] <= 1e-8
+    assert m["sgan.fdiv_error"] <= 1e-10 and m["rsgan.fdiv_error"] <= 1e-10
+    assert m["rsgan.shift_invariance"] <= 1e-12
+    assert m["rsgan.fdiv_above_f1"] > 0 and m["sgan.fdiv_above_f1"] > 0 and m["f_convexity_margin"] >= 0
+
+
+def test_theory_catches_a_wrong_loss(monkeypatch):
+    """With the fake term's sign flipped the optimum moves far from log(p/q): the checks are not vacuous."""
+    p, q = (torch.from_numpy(a) for a in theory.support(30, 0))
+    real = theory.d_loss
+    monkeypatch.setattr(theory, "d_loss", lambda loss, r, f: real(loss, r, -f) if loss == "sgan" else real(loss, r, f))
+    t, _ = theory.newton("sgan", p, q)
+    assert (t - torch.log(p / q)).abs().max() > 0.1
+    assert theory.gradient("sgan", torch.log(p / q), p, q).abs().max() > 1e-3
+
+
+def test_rsgan_optimum_is_only_defined_up_to_a_constant():
+    p, q = (torch.from_numpy(a) for a in theory.support(30, 5))
+    lr = torch.log(p / q)
+    for c in (-7.0, 0.0, 3.5):
+        assert theory.gradient("rsgan", lr + c, p, q).abs().max() <= 1e-12
+    assert theory.gradient("sgan", lr + 1.0, p, q).abs().max() > 1e-3  # SGAN's is not
+
+
+def test_grid_metrics_on_known_samples():
+    exact = grid.MODES.repeat(100, 1)  # 100 samples on every mode
+    counts, hq = grid.histogram(exact)
+    assert hq == 1.0 and (counts == 100).all() and grid.reverse_kl(counts) == pytest.approx(0.0, abs=1e-12)
+    one = torch.zeros(500, 2) + grid.MODES[7]
+    counts, hq = grid.histogram(one)
+    assert counts[7] == 500 and grid.reverse_kl(counts) == pytest.approx(math.log(25))
+    # 3σ is the HQ threshold: 0.14 from a mode is HQ, 0.16 is not
+    near = grid.MODES[:2] + torch.tensor([[0.14, 0.0], [0.16, 0.0]])
+    assert grid.histogram(near)[1] == 0.5
+    m = grid.coverage(lambda n: grid.MODES[torch.arange(n) % 25] + 0.01 * torch.randn(n, 2), draws=3)
+    assert m["modes"] == 25 and m["hq_frac"] == 1.0 and m["reverse_kl"] < 1e-3 and m["modes_1pct"] == 25
+    half = grid.coverage(lambda n: grid.MODES[torch.arange(n) % 12], draws=2)
+    assert half["modes"] == 12 and half["reverse_kl"] == pytest.approx(math.log(25 / 12), abs=1e-3)
+
+
+def test_frechet_distance_in_closed_form():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4, 4))
+    s1 = a @ a.T + np.eye(4)
+    mu = rng.normal(size=4)
+    assert frechet.distance(mu, s1, mu, s1) == pytest.approx(0.0, abs=1e-9)
+    d1, d2 = np.array([1.0, 4.0, 9.0]), np.array([4.0, 1.0, 16.0])  # diagonal: Σ (√a − √b)²
+    expected = 1.0 + sum((np.sqrt(d1) - np.sqrt(d2)) ** 2)
+    got = frechet.distance(np.zeros(3), np.diag(d1), np.array([1.0, 0, 0]), np.diag(d2))
+    assert got == pytest.approx(expected, rel=1e-10)
+    x = rng.normal(size=(4000, 3))
+    assert frechet.between(x, x + 0.5) > frechet.between(x, x + 0.1) > 0
+
+
+def test_speed_metrics():
+    evals = [{"step": 100, "seconds": 10.0, "fd": 40.0}, {"step": 200, "seconds": 20.0, "fd": 8.0},
+             {"step": 300, "seconds": 30.0, "fd": 5.0}]  # fmt: skip
+    s = speed(evals, tau=9.0)
+    assert s["iters_to_tau"] == 200 and s["seconds_to_tau"] == 20.0 and s["reached_tau"] == 1.0
+    assert s["auc_log_fd"] == pytest.approx(np.mean(np.log([40, 8, 5])))
+    never = speed(evals, tau=1.0)
+    assert never["reached_tau"] == 0.0 and never["iters_to_tau"] == 300  # censored at the budget
+
+
+def test_spectral_norm_is_on_every_layer_of_d_when_asked():
+    sn = nets.mnist_discriminator(8, True)
+    plain = nets.mnist_discriminator(8, False)
+    assert sum(hasattr(m, "parametrizations") for m in sn.modules()) == 3
+    assert not any(hasattr(m, "parametrizations") for m in plain.modules())
+    assert len(list(nets.cifar_discriminator(True).modules())) > 0
+
+
+def test_variants_pin_loss_schedule_and_setup():
+    assert PINS["mnist.rsgan_sn"] == {"loss": "rsgan", "spectral_norm": True, "g_steps": 2}  # bojone's 1 : 2
+    assert PINS["mnist.rsgan_sn_1to1"]["g_steps"] == 1
+    cifar = PINS["cifar10.rasgan_sn"]
+    assert (cifar["batch_size"], cifar["iterations"], cifar["lr"], cifar["beta1"], cifar["beta2"]) == (
+        32, 100_000, 2e-4, 0.5, 0.999)  # fmt: skip
+    assert cifar["g_steps"] == 1 and cifar["spectral_norm"]
+
+
+def _short_grid_run(loss: str, seed: int, tmp_path, iterations: int = 40):
+    torch.manual_seed(seed)
+    G, D = nets.grid_generator(16), nets.grid_discriminator(8, 3)
+    start = {k: v.clone() for k, v in G.state_dict().items()}
+    points = grid.training_points(1000, torch.Generator().manual_seed(seed))
+    gen = torch.Generator().manual_seed(seed)
+    schedule = gan.Schedule(loss, 1, iterations, 32, 2, 20)
+    opt_g, opt_d = torch.optim.Adam(G.parameters(), 1e-3), torch.optim.Adam(D.parameters(), 1e-3)
+    out = tmp_path / f"{loss}{seed}"
+    out.mkdir()
+
+    def real(n, g):
+        return points[torch.randint(0, 1000, (n,), generator=g)]
+
+    def evaluate(step):
+        return {"mean_x": float(G(torch.zeros(4, 2)).mean().detach())}
+
+    log = gan.train(G, D, real, schedule, opt_g, opt_d, gen, evaluate, out / "ckpt", out, loss, {})
+    return start, log
+
+
+def test_gan_loop_twins_share_their_start_and_repeat_exactly(tmp_path):
+    start_s, log_s = _short_grid_run("sgan", 0, tmp_path)
+    start_r, log_r = _short_grid_run("rsgan", 0, tmp_path)
+    assert all(torch.equal(start_s[k], start_r[k]) for k in start_s)
+    (tmp_path / "again").mkdir()
+    _, again = _short_grid_run("rsgan", 0, tmp_path / "again")
+    drop = lambda rows: [{k: v for k, v in r.items() if k not in ("seconds",) and "per_s" not in k} for r in rows]  # noqa: E731
+    assert drop(log_r.history) == drop(again.history) and drop(log_r.evaluations) == drop(again.evaluations)
+    assert [r["step"] for r in log_r.evaluations] == [20, 40]
+    assert all(r["seconds"] > 0 for r in log_r.evaluations)
+    assert log_s.history[-1]["d_loss"] != log_r.history[-1]["d_loss"]
+
+
+def test_per_variant_artefacts_and_seeds():
+    task = discover()["rsgan"]
+    block = {"variant_seeds": {"grid": list(range(10))}, "variants": ["theory", "grid.sgan", "mnist.sgan_sn"]}
+    config = {"seeds": [0, 1, 2], "tasks": {"rsgan": block}}
+    runs = settings.runs(config, {"rsgan": task})
+    per = {v: sorted(r.seed for r in runs if r.variant == v) for v in ("theory", "grid.sgan", "mnist.sgan_sn")}
+    assert per == {"theory": [0, 1, 2], "grid.sgan": list(range(10)), "mnist.sgan_sn": [0, 1, 2]}
+    assert settings.artefact_inputs(task, "train", "grid.sgan", 0, {}) == {}
+    from kx_tasks.core.registry import discover_artefacts
+
+    inputs = settings.artefact_inputs(task, "train", "mnist.sgan_sn", 0, discover_artefacts())
+    assert inputs == {"mnist_classifier": "results/artefacts/mnist_classifier/shared"}
+    with pytest.raises(settings.ConfigError, match=r"tasks\.rsgan\.variant_seeds\.gird: not a variant"):
+        settings.check_config({"tasks": {"rsgan": {"variant_seeds": {"gird": [0]}}}}, {"rsgan": task})
+
+
+def test_defaults_are_the_cpu_protocol():
+    cfg = RsganConfig()
+    assert (cfg.batch_size, cfg.lr, cfg.beta1, cfg.beta2) == (64, 2e-4, 0.5, 0.999)  # bojone's optimiser and batch
+    assert cfg.grid_batch_size == 100 and cfg.grid_points == 100_000 and cfg.grid_pieces == 5
