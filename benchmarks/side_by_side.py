@@ -8,10 +8,13 @@ import statistics
 BARE, ENGINE = "bare PyTorch loop", "kx engine (core.engine.fit)"
 
 
-def print_table(times: dict[str, list[float]], images: int) -> None:
-    print(f"{'loop':<28s} {'s/epoch':>9s} {'images/s':>10s} {'vs bare':>8s}")
+def print_table(times: dict[str, list[float]], images: int, unit: str = "images", per: str = "epoch") -> None:
+    """`times`: loop name -> seconds per `per` (one value per round); `images`: `unit`s in one `per`."""
+    print(f"{'loop':<28s} {'s/' + per:>9s} {unit + '/s':>12s} {'vs bare':>8s}")
     bare = statistics.median(times[BARE])
     for name, samples in times.items():
         s = statistics.median(samples)
-        print(f"{name:<28s} {s:9.2f} {images / s:10.0f} {s / bare:8.3f}")
-    print(f"pipeline overhead: {statistics.median(times[ENGINE]) / bare - 1:+.1%} (target: within 10%)")
+        print(f"{name:<28s} {s:9.3f} {images / s:12.1f} {s / bare:8.3f}")
+    engine = [n for n in times if n.startswith(ENGINE)]
+    for name in engine:
+        print(f"pipeline overhead ({name}): {statistics.median(times[name]) / bare - 1:+.1%} (target: within 10%)")

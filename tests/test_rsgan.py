@@ -4,7 +4,9 @@ engine (twins share their start; same seed, same numbers)."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -199,3 +201,123 @@ def test_defaults_are_the_cpu_protocol():
     cfg = RsganConfig()
     assert (cfg.batch_size, cfg.lr, cfg.beta1, cfg.beta2) == (64, 2e-4, 0.5, 0.999)  # bojone's optimiser and batch
     assert cfg.grid_batch_size == 100 and cfg.grid_points == 100_000 and cfg.grid_pieces == 5
+
+
+def _toy_digits(n: int, seed: int, shuffle_labels: bool = False):
+    """28×28 images whose class is where a bright 6×6 square sits (ten places), with noise: learnable in a step."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 10, n)
+    x = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
+    for i, c in enumerate(y):
+        r, col = 2 + (c // 5) * 14, 2 + (c % 5) * 5
+        x[i, r : r + 6, col : col + 6] = 250
+    return x, (rng.permutation(y) if shuffle_labels else y).astype(np.uint8)
+
+
+def _prepared(tmp_path, shuffle_labels=False):
+    from kx_tasks.shared.data import catalogue
+
+    x_train, y_train = _toy_digits(1500, 0, shuffle_labels)
+    x_test, y_test = _toy_digits(600, 1)
+    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    facts = json.dumps({"dataset": "mnist", "arrays": catalogue.facts_of(arrays)}, sort_keys=True)
+    path = tmp_path / "mnist.npz"
+    np.savez_compressed(path, **arrays, **{catalogue.FACTS: np.array(facts)})
+    return path
+
+
+def _build(tmp_path, path, **params):
+    from kx_tasks.core import runner
+    from kx_tasks.shared.classifier import MNIST
+
+    config = {"device": "cpu", "artefacts": {"mnist_classifier": {"params": {"epochs": 2, **params}}}}
+    run = settings.make_artefact_run(config, MNIST, "shared")
+    out = tmp_path / "classifier"
+    runner.build_artefact(MNIST, run, {"mnist": path}, out)
+    return out
+
+
+def test_classifier_artefact_records_accuracy_and_floors_and_fd_rises_with_noise(tmp_path):
+    from kx_tasks.shared import classifier
+
+    out = _build(tmp_path, _prepared(tmp_path), min_accuracy=0.9)
+    facts = json.loads((out / "classifier.json").read_text())
+    assert facts["test_acc"] >= 0.9 and facts["train_images"] == 1500 and facts["fd_floor"] >= 0
+    net, facts, real = classifier.load_classifier(out, "cpu")
+    assert real.shape == (1500, 128)
+    x = classifier.as_unit(_toy_digits(600, 2)[0])
+    fds = [frechet.between(classifier.features(net, (x + s * torch.randn_like(x)).clamp(0, 1)), real)
+           for s in (0.0, 0.05, 0.1, 0.2)]  # fmt: skip
+    assert fds == sorted(fds) and fds[-1] > 2 * fds[0], fds
+
+
+def test_classifier_below_its_accuracy_floor_is_refused(tmp_path):
+    with pytest.raises(RuntimeError, match=r"test accuracy 0\.\d+ is below 0\.9"):
+        _build(tmp_path, _prepared(tmp_path, shuffle_labels=True), min_accuracy=0.9)
+    assert not (tmp_path / "classifier").exists()
+
+
+def _stages(tmp_path, variant: str, dataset: Path, classifier_dir: Path, **params) -> dict:
+    """train then evaluate of one rsgan variant on a prepared dataset, tiny; returns the metrics."""
+    from kx_tasks.core import runner
+    from kx_tasks.core.settings import Run
+
+    task = discover()["rsgan"]
+    pinned = {**PINS[variant], **params}  # the test's sizes over the variant's pins (kx would refuse those)
+    inputs = {variant.split(".")[0]: dataset, f"{variant.split('.')[0]}_classifier": classifier_dir}
+    metrics = None
+    for stage in ("train", "evaluate"):
+        run = Run("rsgan", variant, 0, "cpu", 1, RsganConfig(**pinned))
+        metrics = runner.run_stage(task, stage, run, inputs, tmp_path / stage)
+        inputs[stage] = tmp_path / stage
+    return metrics
+
+
+TINY = dict(iterations=6, eval_every=3, fd_samples=100, final_samples=100, batch_size=8)
+
+
+def test_mnist_twin_trains_and_reports_every_claimed_metric(tmp_path):
+    dataset = _prepared(tmp_path)
+    classifier_dir = _build(tmp_path, dataset, epochs=1, min_accuracy=0.5)
+    task = discover()["rsgan"]
+    for variant in ("mnist.rsgan_sn", "mnist.sgan"):
+        metrics = _stages(tmp_path / variant, variant, dataset, classifier_dir, **TINY)
+        claimed = {c.metric for c in task.claims if c.variants and variant in c.variants}
+        assert claimed <= set(metrics), claimed - set(metrics)
+        evals = [json.loads(x) for x in (tmp_path / variant / "train" / "evals.jsonl").read_text().splitlines()]
+        assert [r["step"] for r in evals] == [3, 6] and evals[0]["seconds"] < evals[1]["seconds"]
+        assert (tmp_path / variant / "evaluate" / "samples.png").is_file()
+        assert metrics["fd"] > 0 and 0 <= metrics["class_kl"] <= math.log(10)
+
+
+def test_cifar_setup_runs_on_three_channels(tmp_path):
+    from kx_tasks.shared.data import catalogue
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 400).astype(np.uint8)
+    x = rng.integers(0, 256, (400, 3, 32, 32)).astype(np.uint8)
+    arrays = {"x_train": x[:300], "y_train": y[:300], "x_test": x[300:], "y_test": y[300:]}
+    path = tmp_path / "cifar10.npz"
+    facts = json.dumps({"dataset": "cifar10", "arrays": catalogue.facts_of(arrays)}, sort_keys=True)
+    np.savez_compressed(path, **arrays, **{catalogue.FACTS: np.array(facts)})
+    from kx_tasks.core import runner
+    from kx_tasks.shared.classifier import CIFAR10
+
+    config = {"device": "cpu", "artefacts": {"cifar10_classifier": {"params": {"epochs": 1, "min_accuracy": 0.01}}}}
+    runner.build_artefact(CIFAR10, settings.make_artefact_run(config, CIFAR10, "shared"), {"cifar10": path},
+                          tmp_path / "cls")  # fmt: skip
+    metrics = _stages(tmp_path / "run", "cifar10.rasgan_sn", path, tmp_path / "cls", iterations=2, eval_every=1,
+                      fd_samples=100, final_samples=100, batch_size=4)  # fmt: skip
+    assert math.isfinite(metrics["fd"]) and metrics["ms_per_iteration"] > 0
+
+
+def test_per_variant_artefacts_must_name_variants():
+    import dataclasses
+
+    from kx_tasks.core.registry import Stage, TaskError, check_task
+
+    task = discover()["rsgan"]
+    stage = Stage("kx_tasks.rsgan.run:train", artefacts={"mnist.nope": ("mnist_classifier",)})
+    broken = dataclasses.replace(task, stages={**task.stages, "train": stage})
+    with pytest.raises(TaskError, match=r"stage 'train' lists artefacts for unknown variant\(s\) \['mnist.nope'\]"):
+        check_task(broken, "test")

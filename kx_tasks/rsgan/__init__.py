@@ -57,9 +57,14 @@ GRID = (
         "grid.sgan", source="kx"),
     _vs("rasgan.grid_more_modes", "RaSGAN: more modes than SGAN", "modes", "grid.rasgan", "grid.sgan", lower=False,
         source="kx"),
-    Claim("grid.sgan_pacgan_anchor", "SGAN covers 17.3 ± 2 modes (PacGAN Table 1: 17.3 ± 0.8 with 4 × 400 / "
-          "maxout 200 nets at 400k iterations; meaningful in config/paper.yaml's grid setting)", "modes",
-          Within(17.3, 2.0), source="paper", variants=("grid.sgan",)),
+    _vs("rsgan.pacgan_lower_rkl", "PacGAN's own grid setting: RSGAN's reverse KL below SGAN's", "reverse_kl",
+        "pacgan.rsgan", "pacgan.sgan"),
+    _vs("rsgan.pacgan_more_modes", "PacGAN's own grid setting: more modes than SGAN", "modes", "pacgan.rsgan",
+        "pacgan.sgan", lower=False),
+    Claim("pacgan.sgan_anchor", "in PacGAN's own setting SGAN covers 17.3 ± 2 modes (PacGAN Table 1: 17.3 ± 0.8 "
+          "s.e., 10 trials)", "modes", Within(17.3, 2.0), source="paper", variants=("pacgan.sgan",)),
+    Claim("pacgan.sgan_anchor_hq", "… with 94.8 ± 3% high-quality samples (Table 1: 94.8 ± 0.7%)", "hq_frac",
+          Within(0.948, 0.03), source="paper", variants=("pacgan.sgan",)),
 )  # fmt: skip
 
 MNIST = (

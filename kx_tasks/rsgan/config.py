@@ -1,6 +1,7 @@
 """Parameters of the `rsgan` task, declared once (defaults = the default CPU run).
 
-A variant is `<setting>.<loss>`: `theory` (exact checks on a finite support), `grid.*` (PacGAN's 25-Gaussian grid),
+A variant is `<setting>.<loss>`: `theory` (exact checks on a finite support), `grid.*` (PacGAN's 25-Gaussian grid at CPU
+scale; `pacgan.*` pins PacGAN's own nets and 400k iterations),
 `mnist.*` (bojone's DCGAN pair at 28×28), `cifar10.*` (the relativistic-GAN repository's DCGAN setup, GPU). The
 variant pins the loss, spectral norm and the D : G schedule, so the twins of a setting share everything else: nets,
 optimiser, initial weights (same seed), data order and noise. `grid_*` parameters belong to the grid; the others to
@@ -66,8 +67,15 @@ class RsganConfig(Params):
         return self
 
 
-SETTINGS = ("theory", "grid", "mnist", "cifar10")
+SETTINGS = ("theory", "grid", "pacgan", "mnist", "cifar10")
+GRIDS = ("grid", "pacgan")  # the 2-D grid at CPU scale, and at PacGAN's own scale
 _GRID = {f"grid.{loss}": {"loss": loss, "spectral_norm": False, "g_steps": 1} for loss in ("sgan", "rsgan", "rasgan")}
+# PacGAN's 2-D grid experiment exactly (fjxmlzn/PacGAN, 2DGrid_GAN): G 4 × 400, D 3 × maxout(200, 5 pieces), Adam
+# 1e-4 with β₁ 0.8, batch 100, 100,000 training points, 400 epochs of 1,000 iterations (400k), one evaluation per
+# 10 epochs here (theirs: every epoch).
+PACGAN_SETUP = dict(grid_width=400, grid_d_width=200, grid_pieces=5, grid_lr=1e-4, grid_beta1=0.8, grid_batch_size=100,
+                    grid_points=100_000, grid_iterations=400_000, grid_eval_every=10_000)  # fmt: skip
+_PACGAN = {f"pacgan.{loss}": {**_GRID[f"grid.{loss}"], **PACGAN_SETUP} for loss in ("sgan", "rsgan", "rasgan")}
 _MNIST = {
     "mnist.sgan": {"loss": "sgan", "spectral_norm": False, "g_steps": 2},
     "mnist.sgan_sn": {"loss": "sgan", "spectral_norm": True, "g_steps": 2},
@@ -81,7 +89,7 @@ _MNIST = {
 CIFAR_SETUP = dict(iterations=100_000, batch_size=32, lr=2e-4, beta1=0.5, beta2=0.999, z_dim=128, eval_every=5000,
                    spectral_norm=True, g_steps=1)  # fmt: skip
 _CIFAR = {f"cifar10.{loss}_sn": {**CIFAR_SETUP, "loss": loss} for loss in ("sgan", "rsgan", "rasgan")}
-PINS = {"theory": {}, **_GRID, **_MNIST, **_CIFAR}
+PINS = {"theory": {}, **_GRID, **_PACGAN, **_MNIST, **_CIFAR}
 VARIANTS = tuple(PINS)
 
 
@@ -91,5 +99,5 @@ def setting(variant: str) -> str:
 
 
 def check_run(variant: str, cfg: RsganConfig) -> None:
-    if setting(variant) == "grid" and cfg.grid_batch_size > cfg.grid_points:
+    if setting(variant) in GRIDS and cfg.grid_batch_size > cfg.grid_points:
         raise ValueError(f"grid_batch_size: {cfg.grid_batch_size} is more than the {cfg.grid_points} grid_points")

@@ -23,9 +23,10 @@ def plot_variants(metrics, runs, out_dir: Path) -> list[Path]:
     images = runs[kinds.isin(["mnist", "cifar10"])]
     if not images.empty:
         out.append(fd_curves(images, out_dir / "rsgan_fd_curves.png"))
-    grid = metrics[metrics.variant.str.startswith("grid.")]
-    if not grid.empty:
-        out.append(coverage_bars(grid, out_dir / "rsgan_grid_coverage.png"))
+    for family in ("grid", "pacgan"):
+        grid = metrics[metrics.variant.str.startswith(f"{family}.")]
+        if not grid.empty:
+            out.append(coverage_bars(grid, out_dir / f"rsgan_{family}_coverage.png"))
     return out
 
 

@@ -12,7 +12,7 @@ import torch
 from kx_tasks.core.io import write_json
 from kx_tasks.core.settings import Run
 from kx_tasks.rsgan import figures, gan, grid, nets, theory
-from kx_tasks.rsgan.config import RsganConfig, setting
+from kx_tasks.rsgan.config import GRIDS, RsganConfig, setting
 from kx_tasks.shared import classifier, frechet
 from kx_tasks.shared.data import load
 
@@ -28,7 +28,7 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
     device = run.torch_device
     gen = torch.Generator(device).manual_seed(run.seed)
     torch.manual_seed(run.seed)  # the same initial weights for the twins of a seed
-    if kind == "grid":
+    if kind in GRIDS:
         G = nets.grid_generator(cfg.grid_width).to(device)
         D = nets.grid_discriminator(cfg.grid_d_width, cfg.grid_pieces).to(device)
         points = grid.training_points(cfg.grid_points, torch.Generator().manual_seed(run.seed)).to(device)
@@ -56,7 +56,7 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
               f"{run.variant} seed {run.seed}", cfg.model_dump(mode="json"))  # fmt: skip
     torch.save(G.state_dict(), out_dir / "generator.pt")
     torch.save(D.state_dict(), out_dir / "discriminator.pt")
-    if kind == "grid":
+    if kind in GRIDS:
         np.savez_compressed(out_dir / "snapshots.npz", **snapshots)
 
 
@@ -110,7 +110,7 @@ def evaluate(run: Run, inputs: dict[str, Path], out_dir: Path) -> dict[str, floa
     evals = read_jsonl(inputs["train"] / "evals.jsonl")
     history = read_jsonl(inputs["train"] / "history.jsonl")
     metrics = training_metrics(history, evals)
-    if kind == "grid":
+    if kind in GRIDS:
         G = nets.grid_generator(cfg.grid_width).to(device)
         G.load_state_dict(torch.load(inputs["train"] / "generator.pt", map_location=device, weights_only=True))
         G.eval()

@@ -18,7 +18,7 @@ GRID = ("modes", "modes_sd", "hq_frac", "reverse_kl", "jsd", "modes_1pct", "ms_p
 IMAGES = ("fd", "fd_floor", "auc_log_fd", "iters_to_tau", "seconds_to_tau", "reached_tau", "class_kl",
           "frac_confident", "class_min_share", "ms_per_iteration", "train_seconds", "g_grad_norm_cv",
           "classifier_acc")  # fmt: skip
-TABLES = {"theory": THEORY, "grid": GRID, "mnist": IMAGES, "cifar10": IMAGES}
+TABLES = {"theory": THEORY, "grid": GRID, "pacgan": GRID, "mnist": IMAGES, "cifar10": IMAGES}
 
 
 def report_tables(metrics) -> dict:

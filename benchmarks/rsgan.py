@@ -1,0 +1,111 @@
+"""The rsgan task's GAN loop (kx_tasks.rsgan.gan.train on the shared engine) next to a bare PyTorch loop on the same
+nets, side by side, for SGAN and RSGAN: seconds per iteration, and RSGAN's extra cost (the real batch its G step
+evaluates D on) in both loops.
+
+    python benchmarks/rsgan.py [--setting mnist|grid] [--iterations 100] [--rounds 3]
+
+Both loops run bojone's schedule on the default MNIST twins (1 D step : 2 G steps, batch 64, Adam 2e-4 (0.5, 0.999),
+spectral norm in D) or the grid nets (1 : 1, batch 100). The bare loop is the textbook one (pytorch/examples' DCGAN:
+D on a detached fake, then G; no logging, checkpoints, RNG bookkeeping, gradient-norm diagnostic or finiteness
+checks); the kx loop is the task's own, with an evaluation callback that does nothing (the FD checkpoints are
+evaluation, not training). Rounds alternate (bare, kx, bare, kx, ...) so drifts in machine load hit both; random data
+stand in for the images (throughput does not depend on content).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from side_by_side import BARE, ENGINE, print_table
+
+from kx_tasks.rsgan import gan, nets
+from kx_tasks.rsgan.config import RsganConfig
+from kx_tasks.rsgan.losses import d_loss, g_loss, needs_real
+
+
+def make(setting: str, cfg: RsganConfig):
+    torch.manual_seed(0)
+    if setting == "grid":
+        return nets.grid_generator(cfg.grid_width), nets.grid_discriminator(cfg.grid_d_width, cfg.grid_pieces), 2
+    return nets.mnist_generator(cfg.z_dim, cfg.width), nets.mnist_discriminator(cfg.width, True), cfg.z_dim
+
+
+def bare_loop(G, D, x, loss: str, g_steps: int, batch: int, z_dim: int, iterations: int, lr, betas) -> float:
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
+    start = time.perf_counter()
+    for _ in range(iterations):
+        fake = G(torch.randn(batch, z_dim)).detach()
+        d = d_loss(loss, D(x[torch.randint(0, len(x), (batch,))]), D(fake)).mean()
+        opt_d.zero_grad()
+        d.backward()
+        opt_d.step()
+        for _ in range(g_steps):
+            real = D(x[torch.randint(0, len(x), (batch,))]) if needs_real(loss) else None
+            g = g_loss(loss, real, D(G(torch.randn(batch, z_dim)))).mean()
+            opt_g.zero_grad()
+            g.backward()
+            opt_g.step()
+    return (time.perf_counter() - start) / iterations
+
+
+def kx_loop(G, D, x, loss: str, g_steps: int, batch: int, z_dim: int, iterations: int, lr, betas) -> float:
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
+    schedule = gan.Schedule(loss, g_steps, iterations, batch, z_dim, iterations // 2)
+    gen = torch.Generator().manual_seed(0)
+
+    def real(n, g):
+        return x[torch.randint(0, len(x), (n,), generator=g)]
+
+    with tempfile.TemporaryDirectory() as d:
+        start = time.perf_counter()
+        gan.train(G, D, real, schedule, opt_g, opt_d, gen, lambda step: {}, Path(d) / "ckpt", Path(d), "bench", {})
+        return (time.perf_counter() - start) / iterations
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--setting", choices=("mnist", "grid"), default="mnist")
+    p.add_argument("--iterations", type=int, default=100, help="iterations per timed round (even)")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    torch.set_num_threads(args.threads)
+    cfg = RsganConfig()
+    if args.setting == "grid":
+        x, batch, g_steps, lr, betas = (
+            torch.randn(100_000, 2),
+            cfg.grid_batch_size,
+            1,
+            cfg.grid_lr,
+            (cfg.grid_beta1, 0.999),
+        )
+    else:
+        x, batch, g_steps, lr, betas = (
+            torch.rand(60_000, 1, 28, 28) * 2 - 1,
+            cfg.batch_size,
+            2,
+            cfg.lr,
+            (cfg.beta1, cfg.beta2),
+        )
+    print(f"torch {torch.__version__}, cpu, {args.threads} thread(s); {args.setting} nets, 1 D : {g_steps} G, batch "
+          f"{batch}, {args.rounds} rounds x {args.iterations} iterations")  # fmt: skip
+    for loss in ("sgan", "rsgan"):
+        times: dict[str, list[float]] = {BARE: [], ENGINE: []}
+        for _ in range(args.rounds):
+            for name, loop in ((BARE, bare_loop), (ENGINE, kx_loop)):
+                G, D, z_dim = make(args.setting, cfg)
+                times[name].append(loop(G, D, x, loss, g_steps, batch, z_dim, args.iterations, lr, betas))
+        print(f"\n{loss}:")
+        print_table(times, 1, unit="iterations", per="iteration")
+
+
+if __name__ == "__main__":
+    main()
