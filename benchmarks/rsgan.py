@@ -36,8 +36,7 @@ def make(setting: str, cfg: RsganConfig):
 
 
 def bare_loop(G, D, x, loss: str, g_steps: int, batch: int, z_dim: int, iterations: int, lr, betas) -> float:
-    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
+    opt_g, opt_d = gan.adam(G, lr, betas), gan.adam(D, lr, betas)
     start = time.perf_counter()
     for _ in range(iterations):
         fake = G(torch.randn(batch, z_dim)).detach()
@@ -55,8 +54,7 @@ def bare_loop(G, D, x, loss: str, g_steps: int, batch: int, z_dim: int, iteratio
 
 
 def kx_loop(G, D, x, loss: str, g_steps: int, batch: int, z_dim: int, iterations: int, lr, betas) -> float:
-    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
+    opt_g, opt_d = gan.adam(G, lr, betas), gan.adam(D, lr, betas)
     schedule = gan.Schedule(loss, g_steps, iterations, batch, z_dim, iterations // 2)
     gen = torch.Generator().manual_seed(0)
 

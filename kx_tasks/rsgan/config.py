@@ -45,7 +45,7 @@ class RsganConfig(Params):
         3.0, gt=1, description="images: 'reached a given quality' = FD ≤ tau_factor × the real-vs-real floor"
     )
     # 2-D grid
-    grid_iterations: int = Field(4000, ge=1, description="grid: iterations (1 D step + 1 G step each)")
+    grid_iterations: int = Field(3500, ge=1, description="grid: iterations (1 D step + 1 G step each)")
     grid_width: int = Field(64, ge=1, description="grid: G's hidden width (PacGAN: 400)")
     grid_d_width: int = Field(32, ge=1, description="grid: D's maxout units per layer (PacGAN: 200)")
     grid_pieces: int = Field(5, ge=1, description="grid: maxout pieces (PacGAN: 5)")

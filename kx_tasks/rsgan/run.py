@@ -50,8 +50,7 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
         lr, betas = cfg.lr, (cfg.beta1, cfg.beta2)
         net, facts, real_features = classifier.load_classifier(inputs[f"{kind}_classifier"], device)
         evaluate = image_checkpoint(G, net, real_features[: cfg.fd_samples], cfg.fd_samples, cfg.z_dim, device)
-    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
+    opt_g, opt_d = gan.adam(G, lr, betas), gan.adam(D, lr, betas)
     gan.train(G, D, real, schedule, opt_g, opt_d, gen, evaluate, inputs["checkpoints"] / "gan", out_dir,
               f"{run.variant} seed {run.seed}", cfg.model_dump(mode="json"))  # fmt: skip
     torch.save(G.state_dict(), out_dir / "generator.pt")
@@ -126,7 +125,9 @@ def evaluate(run: Run, inputs: dict[str, Path], out_dir: Path) -> dict[str, floa
     net, facts, real_features = classifier.load_classifier(inputs[f"{kind}_classifier"], device)
     x = generate(G, cfg.final_samples, cfg.z_dim, device)
     feats = classifier.features(net, x)
-    probs = torch.softmax(classifier.predict(net, x).double(), dim=1)
+    with torch.no_grad():  # the head on the same features: one pass of the classifier's body
+        probs = torch.softmax(net.head(torch.as_tensor(feats, dtype=torch.float32, device=device)).double(), dim=1)
+    probs = probs.cpu()
     hist = np.bincount(probs.argmax(1).numpy(), minlength=10) / len(probs)
     tau = cfg.tau_factor * facts["fd_floor_5k"]
     metrics.update(

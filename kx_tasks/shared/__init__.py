@@ -1,3 +1,5 @@
 """The shared science layer: code used by several tasks — the dataset catalogue (data: fetch, formats, catalogue),
-linear algebra (linalg), clustering metrics (clustering), figures (plotting) and small network blocks (nets).
-It imports only kx_tasks.core.io from the pipeline layer and never a task."""
+linear algebra (linalg), clustering metrics (clustering), figures (plotting), small network blocks (nets), and the
+feature classifier of a dataset with the Fréchet distance on its features (classifier, frechet; the classifiers are
+artefacts, built once and read by every task that measures sample quality). It imports the pipeline layer (core)
+and never a task."""
