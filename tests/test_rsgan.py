@@ -321,3 +321,10 @@ def test_per_variant_artefacts_must_name_variants():
     broken = dataclasses.replace(task, stages={**task.stages, "train": stage})
     with pytest.raises(TaskError, match=r"stage 'train' lists artefacts for unknown variant\(s\) \['mnist.nope'\]"):
         check_task(broken, "test")
+
+
+def test_checkpoint_intervals_must_divide_the_budget_before_any_job():
+    with pytest.raises(ValueError, match=r"grid_eval_every: 1000 does not divide the 3500 grid_iterations"):
+        RsganConfig(grid_iterations=3500, grid_eval_every=1000)
+    with pytest.raises(ValueError, match=r"eval_every: 300 does not divide the 500 iterations"):
+        RsganConfig(eval_every=300)

@@ -53,16 +53,17 @@ class RsganConfig(Params):
     grid_beta1: float = Field(0.5, ge=0, lt=1, description="grid: Adam β₁ (PacGAN: 0.8)")
     grid_batch_size: int = Field(100, ge=2, description="grid: batch (PacGAN: 100)")
     grid_points: int = Field(100_000, ge=100, description="grid: training points drawn from the mixture, per seed")
-    grid_eval_every: int = Field(1000, ge=1, description="grid: iterations between coverage checkpoints")
+    grid_eval_every: int = Field(500, ge=1, description="grid: iterations between coverage checkpoints")
     grid_draws: int = Field(10, ge=1, description="grid: independent 2,500-sample draws averaged into `modes`")
 
     @model_validator(mode="after")
     def _consistent(self):
-        if self.eval_every > self.iterations:
-            raise ValueError(f"eval_every: {self.eval_every} is more than the {self.iterations} iterations")
-        if self.grid_eval_every > self.grid_iterations:
+        # checkpoints (and the engine's epochs) fall on multiples of the evaluation interval
+        if self.iterations % self.eval_every:
+            raise ValueError(f"eval_every: {self.eval_every} does not divide the {self.iterations} iterations")
+        if self.grid_iterations % self.grid_eval_every:
             raise ValueError(
-                f"grid_eval_every: {self.grid_eval_every} is more than the {self.grid_iterations} grid_iterations"
+                f"grid_eval_every: {self.grid_eval_every} does not divide the {self.grid_iterations} grid_iterations"
             )
         return self
 
