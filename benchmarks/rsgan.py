@@ -7,17 +7,21 @@ evaluates D on) in both loops.
 Both loops run bojone's schedule on the default MNIST twins (1 D step : 2 G steps, batch 64, Adam 2e-4 (0.5, 0.999),
 spectral norm in D) or the grid nets (1 : 1, batch 100). The bare loop is the textbook one (pytorch/examples' DCGAN:
 D on a detached fake, then G; no logging, checkpoints, RNG bookkeeping, gradient-norm diagnostic or finiteness
-checks); the kx loop is the task's own, with an evaluation callback that does nothing (the FD checkpoints are
-evaluation, not training). Rounds alternate (bare, kx, bare, kx, ...) so drifts in machine load hit both; random data
-stand in for the images (throughput does not depend on content).
+checks), once as written and once with D's weights frozen during G's steps (what kx's step does: G's update needs
+no gradient of D's weights; the saving is largest for RSGAN, whose G step runs D twice); the kx loop is the task's
+own, with an evaluation callback that does nothing (the FD checkpoints are evaluation, not training). Rounds alternate
+(bare, frozen, kx, bare, ...) so drifts in machine load hit all three; random data stand in for the images
+(throughput does not depend on content).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import statistics
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -27,6 +31,8 @@ from kx_tasks.rsgan import gan, nets
 from kx_tasks.rsgan.config import RsganConfig
 from kx_tasks.rsgan.losses import d_loss, g_loss, needs_real
 
+FROZEN = "bare, D frozen in G steps"
+
 
 def make(setting: str, cfg: RsganConfig):
     torch.manual_seed(0)
@@ -35,7 +41,8 @@ def make(setting: str, cfg: RsganConfig):
     return nets.mnist_generator(cfg.z_dim, cfg.width), nets.mnist_discriminator(cfg.width, True), cfg.z_dim
 
 
-def bare_loop(G, D, x, loss: str, g_steps: int, batch: int, z_dim: int, iterations: int, lr, betas) -> float:
+def bare_loop(G, D, x, loss: str, g_steps: int, batch: int, z_dim: int, iterations: int, lr, betas,
+              freeze: bool = False) -> float:  # fmt: skip
     opt_g, opt_d = gan.adam(G, lr, betas), gan.adam(D, lr, betas)
     start = time.perf_counter()
     for _ in range(iterations):
@@ -44,12 +51,14 @@ def bare_loop(G, D, x, loss: str, g_steps: int, batch: int, z_dim: int, iteratio
         opt_d.zero_grad()
         d.backward()
         opt_d.step()
+        D.requires_grad_(not freeze)
         for _ in range(g_steps):
             real = D(x[torch.randint(0, len(x), (batch,))]) if needs_real(loss) else None
             g = g_loss(loss, real, D(G(torch.randn(batch, z_dim)))).mean()
             opt_g.zero_grad()
             g.backward()
             opt_g.step()
+        D.requires_grad_(True)
     return (time.perf_counter() - start) / iterations
 
 
@@ -96,13 +105,16 @@ def main() -> None:
     print(f"torch {torch.__version__}, cpu, {args.threads} thread(s); {args.setting} nets, 1 D : {g_steps} G, batch "
           f"{batch}, {args.rounds} rounds x {args.iterations} iterations")  # fmt: skip
     for loss in ("sgan", "rsgan"):
-        times: dict[str, list[float]] = {BARE: [], ENGINE: []}
+        loops = {BARE: bare_loop, FROZEN: partial(bare_loop, freeze=True), ENGINE: kx_loop}
+        times: dict[str, list[float]] = {name: [] for name in loops}
         for _ in range(args.rounds):
-            for name, loop in ((BARE, bare_loop), (ENGINE, kx_loop)):
+            for name, loop in loops.items():
                 G, D, z_dim = make(args.setting, cfg)
                 times[name].append(loop(G, D, x, loss, g_steps, batch, z_dim, args.iterations, lr, betas))
         print(f"\n{loss}:")
         print_table(times, 1, unit="iterations", per="iteration")
+        same = statistics.median(times[ENGINE]) / statistics.median(times[FROZEN]) - 1
+        print(f"engine overhead against the bare loop doing the same computation (D frozen): {same:+.1%}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ def print_table(times: dict[str, list[float]], images: int, unit: str = "images"
     bare = statistics.median(times[BARE])
     for name, samples in times.items():
         s = statistics.median(samples)
-        print(f"{name:<28s} {s:9.3f} {images / s:12.1f} {s / bare:8.3f}")
+        print(f"{name:<28s} {s:9.4g} {images / s:12.1f} {s / bare:8.3f}")
     engine = [n for n in times if n.startswith(ENGINE)]
     for name in engine:
         print(f"pipeline overhead ({name}): {statistics.median(times[name]) / bare - 1:+.1%} (target: within 10%)")

@@ -49,7 +49,7 @@ def fd_curves(runs, path: Path) -> Path:
     for ax, label in ((axes[0, 0], "iteration"), (axes[0, 1], "training seconds (mean over seeds)")):
         ax.set_yscale("log")
         ax.set_xlabel(label)
-        ax.set_ylabel("FD (classifier features, 5k samples)")
+    axes[0, 0].set_ylabel("FD (classifier features, 5k samples)")
     axes[0, 0].legend(fontsize=7)
     caption = "FD at each checkpoint, mean over seeds with the min–max band, against iterations and training seconds"
     return save_figure(fig, path, caption)
