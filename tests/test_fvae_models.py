@@ -76,3 +76,15 @@ def test_fvae_keeps_z_the_size_of_x_and_trains():
     model.eval()
     assert model.sample(3, 0.8).shape == (3, 1, 28, 28)
     assert models.FullVAE((1, 28, 28), 2, 1).sample(2).shape == (2, 1, 28, 28)
+
+
+def test_every_model_takes_the_same_batch_and_samples_images():
+    x = torch.rand(4, 1, 28, 28) * 2 - 1
+    for model in (models.GlowModel((1, 28, 28), levels=2, depth=2, hidden=16), models.LowVAE((1, 28, 28)),
+                  models.FVAE((1, 28, 28), 2, 1, 2, 16), models.FullVAE((1, 28, 28), 2, 1)):  # fmt: skip
+        model.train()
+        u = torch.randn(4, *model.z_shape)
+        loss = model.loss(x, u)["loss"]
+        assert loss.shape == (4,) and torch.isfinite(loss).all(), type(model).__name__
+        model.eval()
+        assert model.sample(2, 0.7).shape == (2, 1, 28, 28)

@@ -157,3 +157,51 @@ class FullVAE(nn.Module):
         p = next(self.parameters())
         z = temperature * torch.randn(n, *self.z_shape, generator=generator, device=p.device, dtype=p.dtype)
         return self.likelihood.decoder(z)
+
+
+class GlowModel(nn.Module):
+    """Glow on the image itself (exact log density); `loss` takes the same (x, u) as the VAEs and ignores u."""
+
+    def __init__(self, shape: tuple[int, int, int], levels: int, depth: int, hidden: int, affine: bool = False,
+                 mixing: str = "lu", seed: int = 0):  # fmt: skip
+        super().__init__()
+        self.flow = Glow(shape, levels=levels, depth=depth, hidden=hidden, affine=affine, mixing=mixing, seed=seed)
+        self.z_shape = shape
+
+    def loss(self, x: torch.Tensor, u: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        return {"loss": -self.flow.log_prob(x)}
+
+    def sample(self, n: int, temperature: float = 1.0, generator=None) -> torch.Tensor:
+        return self.flow.sample(n, temperature, generator)
+
+
+class LowVAE(nn.Module):
+    """The conventional "blurry" reference: a conv VAE with a low-dimensional latent, conv4×4/2(w)–ReLU–
+    conv4×4/2(2w)–ReLU–Linear(2·latent) and its mirror, prior N(0, I), the same Gaussian likelihood with scalar σ₂."""
+
+    def __init__(self, shape: tuple[int, int, int], latent: int = 32, width: int = 32):
+        super().__init__()
+        c, h, w = shape
+        flat = 2 * width * (h // 4) * (w // 4)
+        self.encoder = nn.Sequential(
+            nn.Conv2d(c, width, 4, 2, 1), nn.ReLU(), nn.Conv2d(width, 2 * width, 4, 2, 1), nn.ReLU(),
+            nn.Flatten(), nn.Linear(flat, 2 * latent),
+        )  # fmt: skip
+        decoder = nn.Sequential(
+            nn.Linear(latent, flat), nn.ReLU(), nn.Unflatten(1, (2 * width, h // 4, w // 4)),
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(width, c, 4, 2, 1),
+        )  # fmt: skip
+        self.likelihood = GaussianDecoder(decoder)
+        self.z_shape = (latent,)
+
+    def posterior_flow(self, x: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, log_std = self.encoder(x).chunk(2, dim=1)
+        return mean + torch.exp(log_std) * u, log_std.sum(1)
+
+    def loss(self, x: torch.Tensor, u: torch.Tensor) -> dict[str, torch.Tensor]:
+        return general_loss(x, u, self.posterior_flow, self.likelihood.log_likelihood, gaussian_log_prob)
+
+    def sample(self, n: int, temperature: float = 1.0, generator=None) -> torch.Tensor:
+        p = next(self.parameters())
+        z = temperature * torch.randn(n, *self.z_shape, generator=generator, device=p.device, dtype=p.dtype)
+        return self.likelihood.decoder(z)
