@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from kx_tasks.core.io import write_json
+from kx_tasks.core.io import read_jsonl, write_json
 from kx_tasks.core.settings import Run
 from kx_tasks.rsgan import figures, gan, grid, nets, theory
 from kx_tasks.rsgan.config import GRIDS, RsganConfig, setting
@@ -40,7 +39,7 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
         evaluate = grid_checkpoint(G, cfg, device, snapshots)
     else:
         images = load(inputs[kind])["x_train"]
-        x = to_unit(images, device).mul_(2).sub_(1)  # [−1, 1], tanh's range
+        x = classifier.as_unit(images).to(device).mul_(2).sub_(1)  # [−1, 1], tanh's range
         G = nets.mnist_generator(cfg.z_dim, cfg.width) if kind == "mnist" else nets.cifar_generator(cfg.z_dim)
         D = (nets.mnist_discriminator(cfg.width, cfg.spectral_norm) if kind == "mnist"
              else nets.cifar_discriminator(cfg.spectral_norm))  # fmt: skip
@@ -57,10 +56,6 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
     torch.save(D.state_dict(), out_dir / "discriminator.pt")
     if kind in GRIDS:
         np.savez_compressed(out_dir / "snapshots.npz", **snapshots)
-
-
-def to_unit(images: np.ndarray, device) -> torch.Tensor:
-    return classifier.as_unit(images).to(device)
 
 
 def grid_checkpoint(G, cfg: RsganConfig, device, snapshots: dict):
@@ -146,10 +141,6 @@ def evaluate(run: Run, inputs: dict[str, Path], out_dir: Path) -> dict[str, floa
     figures.plot_fd_curve(evals, tau, run, out_dir / "fd_curve.png")
     write_json(out_dir / "class_histogram.json", {"share": hist.tolist()})
     return metrics
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def training_metrics(history: list[dict], evals: list[dict]) -> dict[str, float]:
