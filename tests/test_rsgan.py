@@ -124,7 +124,7 @@ def test_speed_metrics():
     evals = [{"step": 100, "seconds": 10.0, "fd": 40.0}, {"step": 200, "seconds": 20.0, "fd": 8.0},
              {"step": 300, "seconds": 30.0, "fd": 5.0}]  # fmt: skip
     s = speed(evals, tau=9.0)
-    assert s["iters_to_tau"] == 200 and s["seconds_to_tau"] == 20.0 and s["reached_tau"] == 1.0
+    assert s["iters_to_tau"] == 200 and s["timing.seconds_to_tau"] == 20.0 and s["reached_tau"] == 1.0
     assert s["auc_log_fd"] == pytest.approx(np.mean(np.log([40, 8, 5])))
     never = speed(evals, tau=1.0)
     assert never["reached_tau"] == 0.0 and never["iters_to_tau"] == 300  # censored at the budget
@@ -308,7 +308,7 @@ def test_cifar_setup_runs_on_three_channels(tmp_path):
                           tmp_path / "cls")  # fmt: skip
     metrics = _stages(tmp_path / "run", "cifar10.rasgan_sn", path, tmp_path / "cls", iterations=2, eval_every=1,
                       fd_samples=100, final_samples=100, batch_size=4)  # fmt: skip
-    assert math.isfinite(metrics["fd"]) and metrics["ms_per_iteration"] > 0
+    assert math.isfinite(metrics["fd"]) and metrics["timing.ms_per_iteration"] > 0
 
 
 def test_per_variant_artefacts_must_name_variants():
@@ -328,3 +328,23 @@ def test_checkpoint_intervals_must_divide_the_budget_before_any_job():
         RsganConfig(grid_iterations=3500, grid_eval_every=1000)
     with pytest.raises(ValueError, match=r"eval_every: 300 does not divide the 500 iterations"):
         RsganConfig(eval_every=300)
+
+
+def test_same_seed_same_metrics_bytes_on_the_grid(tmp_path):
+    """Clock readings go to timings.json (`timing.*`), so a grid run's metrics.json repeats to the byte."""
+    from kx_tasks.core import runner
+    from kx_tasks.core.settings import Run
+
+    task = discover()["rsgan"]
+    tiny = RsganConfig(**{**PINS["grid.rsgan"], "grid_iterations": 40, "grid_eval_every": 20, "grid_points": 1000,
+                          "grid_width": 16, "grid_d_width": 8, "grid_draws": 2})  # fmt: skip
+    for name in ("a", "b"):
+        inputs = {}
+        for stage in ("train", "evaluate"):
+            runner.run_stage(
+                task, stage, Run("rsgan", "grid.rsgan", 0, "cpu", 1, tiny), inputs, tmp_path / name / stage
+            )
+            inputs[stage] = tmp_path / name / stage
+    a, b = ((tmp_path / n / "evaluate" / "metrics.json").read_bytes() for n in "ab")
+    assert a == b
+    assert "timing.ms_per_iteration" in json.loads((tmp_path / "a" / "evaluate" / "timings.json").read_text())

@@ -46,6 +46,13 @@ V2_HINT = (
 )
 
 
+def for_variant(names: tuple[str, ...] | Mapping[str, tuple[str, ...]], variant: str) -> tuple[str, ...]:
+    """A declaration that is either the same for every variant (a tuple) or per variant (a mapping)."""
+    if isinstance(names, Mapping):
+        return tuple(names.get(variant, ()))
+    return tuple(names)
+
+
 @dataclass(frozen=True)
 class Resources:
     """What one job of a stage asks the scheduler for."""
@@ -68,9 +75,7 @@ class Stage:
     artefacts: tuple[str, ...] | Mapping[str, tuple[str, ...]] = ()
 
     def artefacts_for(self, variant: str) -> tuple[str, ...]:
-        if isinstance(self.artefacts, Mapping):
-            return tuple(self.artefacts.get(variant, ()))
-        return tuple(self.artefacts)
+        return for_variant(self.artefacts, variant)
 
     def all_artefacts(self) -> set[str]:
         if isinstance(self.artefacts, Mapping):
@@ -119,15 +124,14 @@ class Task:
     check_run: str | None = None
 
     def datasets_for(self, variant: str) -> tuple[str, ...]:
-        if isinstance(self.datasets, Mapping):
-            return tuple(self.datasets.get(variant, ()))
-        return tuple(self.datasets)
+        return for_variant(self.datasets, variant)
 
     def stage_names(self) -> list[str]:
         return [s for s in stages.STAGES if s in self.stages]
 
-    def artefacts(self) -> set[str]:
-        return {a for s in self.stages.values() for a in s.all_artefacts()}
+    def artefacts_for(self, variant: str) -> set[str]:
+        """Every artefact a run of `variant` reads, over all its stages."""
+        return {a for s in self.stages.values() for a in s.artefacts_for(variant)}
 
 
 class TaskError(Exception):

@@ -121,8 +121,7 @@ def check_config(config: dict, tasks: dict[str, Task], artefacts: dict[str, Arte
         build_params(artefacts[name].params, (block or {}).get("params"), f"artefacts.{name}.params")
     for name in enabled_tasks(config, tasks):
         check_runs(config, tasks[name])
-        wanted_by = {a for v in variants(config, tasks[name]) for st in tasks[name].stages.values()
-                     for a in st.artefacts_for(v)}  # fmt: skip
+        wanted_by = {a for v in variants(config, tasks[name]) for a in tasks[name].artefacts_for(v)}
         for wanted in sorted(wanted_by):
             if wanted not in artefacts:
                 raise ConfigError(f"task '{name}' reads artefact '{wanted}', which no installed plugin declares")

@@ -73,7 +73,7 @@ MNIST = (
     _vs("rsgan.faster_iterations", "… fewer iterations to FD ≤ τ (τ = tau_factor × the real-vs-real floor; censored "
         "at the budget)", "iters_to_tau", "mnist.rsgan_sn", "mnist.sgan_sn"),
     _vs("rsgan.faster_wall", "… fewer training seconds to FD ≤ τ (its extra real batch in each G step counted)",
-        "seconds_to_tau", "mnist.rsgan_sn", "mnist.sgan_sn"),
+        "timing.seconds_to_tau", "mnist.rsgan_sn", "mnist.sgan_sn"),
     _vs("rsgan.faster_than_sgan", "… and faster than SGAN without spectral norm (the post: 'faster than SGAN and "
         "SNGAN')", "auc_log_fd", "mnist.rsgan_sn", "mnist.sgan"),
     _vs("rsgan.quality", "RSGAN improves generation quality 'slightly on average': lower final FD than SGAN+SN",

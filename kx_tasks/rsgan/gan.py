@@ -65,7 +65,6 @@ def train(
     s = schedule
     device = next(G.parameters()).device
     g_params = list(G.parameters())
-    d_params = list(D.parameters())
     clock = {"start": 0.0, "evals": 0.0, "offset": _resumed_seconds(checkpoint_dir)}
 
     def batches(epoch: int):
@@ -84,8 +83,7 @@ def train(
         opt_d.zero_grad(set_to_none=True)
         d.mean().backward()
         opt_d.step()
-        for p in d_params:
-            p.requires_grad_(False)  # G's steps need no gradient of D's weights
+        D.requires_grad_(False)  # G's steps need no gradient of D's weights
         for _ in range(s.g_steps):
             real = D(real_batch(s.batch_size, gen)) if needs_real(s.loss) else None
             g = g_loss(s.loss, real, D(G(noise())))
@@ -93,8 +91,7 @@ def train(
             g.mean().backward()
             norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in g_params]))
             opt_g.step()
-        for p in d_params:
-            p.requires_grad_(True)
+        D.requires_grad_(True)
         return {"d_loss": d.detach(), "g_loss": g.detach(), "g_grad_norm": norm.detach(),
                 "g_grad_norm_sq": norm.detach() ** 2}  # fmt: skip
 

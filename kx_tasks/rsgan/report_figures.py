@@ -4,17 +4,17 @@ generators of the first seed side by side."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from kx_tasks.core.io import read_jsonl
 from kx_tasks.shared.plotting import new_figure, save_figure
 
 
 def _evals(run_dir: Path) -> list[dict]:
     path = run_dir.parent / "train" / "evals.jsonl"
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
+    return read_jsonl(path) if path.exists() else []
 
 
 def plot_variants(metrics, runs, out_dir: Path) -> list[Path]:

@@ -14,9 +14,9 @@ THEORY = (
     "rsgan.fdiv_above_f1",
     "log_ratio_range",
 )
-GRID = ("modes", "modes_sd", "hq_frac", "reverse_kl", "jsd", "modes_1pct", "ms_per_iteration", "g_grad_norm_cv")
-IMAGES = ("fd", "fd_floor", "auc_log_fd", "iters_to_tau", "seconds_to_tau", "reached_tau", "class_kl",
-          "frac_confident", "class_min_share", "ms_per_iteration", "train_seconds", "g_grad_norm_cv",
+GRID = ("modes", "modes_sd", "hq_frac", "reverse_kl", "jsd", "modes_1pct", "timing.ms_per_iteration", "g_grad_norm_cv")
+IMAGES = ("fd", "fd_floor", "auc_log_fd", "iters_to_tau", "timing.seconds_to_tau", "reached_tau", "class_kl",
+          "frac_confident", "class_min_share", "timing.ms_per_iteration", "timing.train_seconds", "g_grad_norm_cv",
           "classifier_acc")  # fmt: skip
 TABLES = {"theory": THEORY, "grid": GRID, "pacgan": GRID, "mnist": IMAGES, "cifar10": IMAGES}
 
