@@ -218,3 +218,46 @@ def install_toy_plugin(tmp_path: Path, source: str = TOY) -> Path:
     pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--target", str(target)]
     subprocess.run([*pip, str(wheel)], check=True, capture_output=True, timeout=300)
     return target
+
+
+def toy_digits(n: int, seed: int, shuffle_labels: bool = False):
+    """28×28 uint8 images whose class is where a bright 6×6 square sits (ten places), with noise: learnable in a
+    step (the image tasks' stand-in for MNIST)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 10, n)
+    x = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
+    for i, c in enumerate(y):
+        r, col = 2 + (c // 5) * 14, 2 + (c % 5) * 5
+        x[i, r : r + 6, col : col + 6] = 250
+    return x, (rng.permutation(y) if shuffle_labels else y).astype(np.uint8)
+
+
+def prepared_digits(tmp_path: Path, shuffle_labels: bool = False) -> Path:
+    """toy_digits as a prepared `mnist.npz` (1,500 train, 600 test images) that kx's loader accepts."""
+    import json
+
+    import numpy as np
+
+    from kx_tasks.shared.data import catalogue
+
+    x_train, y_train = toy_digits(1500, 0, shuffle_labels)
+    x_test, y_test = toy_digits(600, 1)
+    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    facts = json.dumps({"dataset": "mnist", "arrays": catalogue.facts_of(arrays)}, sort_keys=True)
+    path = tmp_path / "mnist.npz"
+    np.savez_compressed(path, **arrays, **{catalogue.FACTS: np.array(facts)})
+    return path
+
+
+def build_classifier(tmp_path: Path, path: Path, **params) -> Path:
+    """The mnist_classifier artefact built on a prepared dataset (2 epochs unless `params` say otherwise)."""
+    from kx_tasks.core import runner, settings
+    from kx_tasks.shared.classifier import MNIST
+
+    config = {"device": "cpu", "artefacts": {"mnist_classifier": {"params": {"epochs": 2, **params}}}}
+    run = settings.make_artefact_run(config, MNIST, "shared")
+    out = tmp_path / "classifier"
+    runner.build_artefact(MNIST, run, {"mnist": path}, out)
+    return out

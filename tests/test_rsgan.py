@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import build_classifier, prepared_digits, toy_digits
 
 from kx_tasks.core import settings
 from kx_tasks.core.registry import discover
@@ -203,49 +204,15 @@ def test_defaults_are_the_cpu_protocol():
     assert cfg.grid_batch_size == 100 and cfg.grid_points == 100_000 and cfg.grid_pieces == 5
 
 
-def _toy_digits(n: int, seed: int, shuffle_labels: bool = False):
-    """28×28 images whose class is where a bright 6×6 square sits (ten places), with noise: learnable in a step."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 10, n)
-    x = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
-    for i, c in enumerate(y):
-        r, col = 2 + (c // 5) * 14, 2 + (c % 5) * 5
-        x[i, r : r + 6, col : col + 6] = 250
-    return x, (rng.permutation(y) if shuffle_labels else y).astype(np.uint8)
-
-
-def _prepared(tmp_path, shuffle_labels=False):
-    from kx_tasks.shared.data import catalogue
-
-    x_train, y_train = _toy_digits(1500, 0, shuffle_labels)
-    x_test, y_test = _toy_digits(600, 1)
-    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
-    facts = json.dumps({"dataset": "mnist", "arrays": catalogue.facts_of(arrays)}, sort_keys=True)
-    path = tmp_path / "mnist.npz"
-    np.savez_compressed(path, **arrays, **{catalogue.FACTS: np.array(facts)})
-    return path
-
-
-def _build(tmp_path, path, **params):
-    from kx_tasks.core import runner
-    from kx_tasks.shared.classifier import MNIST
-
-    config = {"device": "cpu", "artefacts": {"mnist_classifier": {"params": {"epochs": 2, **params}}}}
-    run = settings.make_artefact_run(config, MNIST, "shared")
-    out = tmp_path / "classifier"
-    runner.build_artefact(MNIST, run, {"mnist": path}, out)
-    return out
-
-
 def test_classifier_artefact_records_accuracy_and_floors_and_fd_rises_with_noise(tmp_path):
     from kx_tasks.shared import classifier
 
-    out = _build(tmp_path, _prepared(tmp_path), min_accuracy=0.9)
+    out = build_classifier(tmp_path, prepared_digits(tmp_path), min_accuracy=0.9)
     facts = json.loads((out / "classifier.json").read_text())
     assert facts["test_acc"] >= 0.9 and facts["train_images"] == 1500 and facts["fd_floor"] >= 0
     net, facts, real = classifier.load_classifier(out, "cpu")
     assert real.shape == (1500, 128)
-    x = classifier.as_unit(_toy_digits(600, 2)[0])
+    x = classifier.as_unit(toy_digits(600, 2)[0])
     fds = [frechet.between(classifier.features(net, (x + s * torch.randn_like(x)).clamp(0, 1)), real)
            for s in (0.0, 0.05, 0.1, 0.2)]  # fmt: skip
     assert fds == sorted(fds) and fds[-1] > 2 * fds[0], fds
@@ -253,7 +220,7 @@ def test_classifier_artefact_records_accuracy_and_floors_and_fd_rises_with_noise
 
 def test_classifier_below_its_accuracy_floor_is_refused(tmp_path):
     with pytest.raises(RuntimeError, match=r"test accuracy 0\.\d+ is below 0\.9"):
-        _build(tmp_path, _prepared(tmp_path, shuffle_labels=True), min_accuracy=0.9)
+        build_classifier(tmp_path, prepared_digits(tmp_path, shuffle_labels=True), min_accuracy=0.9)
     assert not (tmp_path / "classifier").exists()
 
 
@@ -277,8 +244,8 @@ TINY = dict(iterations=6, eval_every=3, fd_samples=100, final_samples=100, batch
 
 
 def test_mnist_twin_trains_and_reports_every_claimed_metric(tmp_path):
-    dataset = _prepared(tmp_path)
-    classifier_dir = _build(tmp_path, dataset, epochs=1, min_accuracy=0.5)
+    dataset = prepared_digits(tmp_path)
+    classifier_dir = build_classifier(tmp_path, dataset, epochs=1, min_accuracy=0.5)
     task = discover()["rsgan"]
     for variant in ("mnist.rsgan_sn", "mnist.sgan"):
         metrics = _stages(tmp_path / variant, variant, dataset, classifier_dir, **TINY)

@@ -98,14 +98,14 @@ class FVAE(nn.Module):
     """z = E(x) + σ₁u, prior N(F(z); 0, I)|det ∂F/∂z| with F a one-level Glow on z's shape, likelihood N(G(z), σ₂²)."""
 
     def __init__(self, shape: tuple[int, int, int], squeezes: int, steps: int, flow_depth: int, flow_hidden: int,
-                 affine: bool = False, seed: int = 0):  # fmt: skip
+                 affine: bool = False, seed: int = 0, flow_levels: int = 1, mixing: str = "permute"):  # fmt: skip
         super().__init__()
         c, h, w = shape
         self.encoder = Encoder(c, squeezes, steps)
         self.likelihood = GaussianDecoder(Decoder(c, squeezes, steps))
         z_shape = (c * 4**squeezes, h // 2**squeezes, w // 2**squeezes)
-        self.prior = Glow(z_shape, levels=1, depth=flow_depth, hidden=flow_hidden, affine=affine,
-                          squeeze_first=False, seed=seed)  # fmt: skip
+        self.prior = Glow(z_shape, levels=flow_levels, depth=flow_depth, hidden=flow_hidden, affine=affine,
+                          mixing=mixing, squeeze_first=False, seed=seed)  # fmt: skip
         self.log_sigma1 = nn.Parameter(torch.tensor(math.log(0.1)))
         self.z_shape = z_shape
 
@@ -119,6 +119,13 @@ class FVAE(nn.Module):
     def sample(self, n: int, temperature: float = 1.0, generator=None) -> torch.Tensor:
         """The decoder mean G(F⁻¹(T·u)) (as bojone samples: no pixel noise)."""
         return self.likelihood.decoder(self.prior.sample(n, temperature, generator))
+
+    def latent(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """x -> the prior's standard-normal latents of z = E(x) (u = 0): the space sampling draws from."""
+        return self.prior(self.encoder(x))[0]
+
+    def from_latent(self, latents: list[torch.Tensor]) -> torch.Tensor:
+        return self.likelihood.decoder(self.prior.reverse(latents))
 
 
 class FullVAE(nn.Module):
@@ -158,6 +165,13 @@ class FullVAE(nn.Module):
         z = temperature * torch.randn(n, *self.z_shape, generator=generator, device=p.device, dtype=p.dtype)
         return self.likelihood.decoder(z)
 
+    def latent(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """x -> [the posterior mean μ(x)] (the prior is N(0, I): sampling draws z there)."""
+        return [self.posterior_flow(x, torch.zeros(len(x), *self.z_shape, device=x.device, dtype=x.dtype))[0]]
+
+    def from_latent(self, latents: list[torch.Tensor]) -> torch.Tensor:
+        return self.likelihood.decoder(latents[0])
+
 
 class GlowModel(nn.Module):
     """Glow on the image itself (exact log density); `loss` takes the same (x, u) as the VAEs and ignores u."""
@@ -174,12 +188,18 @@ class GlowModel(nn.Module):
     def sample(self, n: int, temperature: float = 1.0, generator=None) -> torch.Tensor:
         return self.flow.sample(n, temperature, generator)
 
+    def latent(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return self.flow(x)[0]
+
+    def from_latent(self, latents: list[torch.Tensor]) -> torch.Tensor:
+        return self.flow.reverse(latents)
+
 
 class LowVAE(nn.Module):
     """The conventional "blurry" reference: a conv VAE with a low-dimensional latent, conv4×4/2(w)–ReLU–
     conv4×4/2(2w)–ReLU–Linear(2·latent) and its mirror, prior N(0, I), the same Gaussian likelihood with scalar σ₂."""
 
-    def __init__(self, shape: tuple[int, int, int], latent: int = 32, width: int = 32):
+    def __init__(self, shape: tuple[int, int, int], latent: int = 32, width: int = 8):
         super().__init__()
         c, h, w = shape
         flat = 2 * width * (h // 4) * (w // 4)
@@ -205,3 +225,26 @@ class LowVAE(nn.Module):
         p = next(self.parameters())
         z = temperature * torch.randn(n, *self.z_shape, generator=generator, device=p.device, dtype=p.dtype)
         return self.likelihood.decoder(z)
+
+    def latent(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """x -> [the posterior mean μ(x)] (the prior is N(0, I): sampling draws z there)."""
+        return [self.posterior_flow(x, torch.zeros(len(x), *self.z_shape, device=x.device, dtype=x.dtype))[0]]
+
+    def from_latent(self, latents: list[torch.Tensor]) -> torch.Tensor:
+        return self.likelihood.decoder(latents[0])
+
+
+def build(cfg, shape: tuple[int, int, int], seed: int) -> nn.Module:
+    """The model a config names (`cfg.model`), at its sizes; `seed` fixes the flows' permutations and LU init."""
+    if cfg.model == "glow":
+        return GlowModel(shape, cfg.glow_levels, cfg.glow_depth, cfg.glow_hidden, cfg.affine, cfg.glow_mixing, seed)
+    if cfg.model == "fvae":
+        return FVAE(shape, cfg.squeezes, cfg.residual_steps, cfg.prior_depth, cfg.prior_hidden, cfg.affine, seed,
+                    cfg.prior_levels, cfg.prior_mixing)  # fmt: skip
+    if cfg.model == "vae_full":
+        return FullVAE(shape, cfg.squeezes, cfg.residual_steps)
+    return LowVAE(shape, cfg.low_latent, cfg.low_width)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
