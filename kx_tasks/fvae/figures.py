@@ -48,5 +48,5 @@ def plot_curves(evals: list[dict], run, path: Path) -> None:
         ax.plot(seconds, [r[key] for r in evals], "o-", ms=3)
         ax.set_xlabel("training seconds")
         ax.set_ylabel(label)
-    axes[0, 1].set_yscale("log")
+        ax.set_yscale("log")
     save_figure(fig, path, f"{run.variant}, seed {run.seed}: bits/dim and FD at each checkpoint")
