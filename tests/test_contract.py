@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from conftest import REPO, shared_data_dir
 
-from kx_tasks.core import runner, settings
+from kx_tasks.core import runner, settings, stages
 from kx_tasks.core.io import read_yaml
-from kx_tasks.core.registry import Stage, discover
+from kx_tasks.core.registry import Stage, discover, discover_artefacts
 from kx_tasks.shared import data
 
 TASKS = discover()
@@ -43,10 +43,30 @@ def dataset_inputs(task, variant: str, prepared: Path | None) -> dict[str, Path]
     return inputs
 
 
+def artefact_inputs(task, variant: str, seed: int, prepared: Path | None) -> dict[str, Path]:
+    """The artefacts the variant's stages read, built once per module with the smoke config's parameters."""
+    found = discover_artefacts()
+    inputs = {}
+    for name in sorted(task.artefacts_for(variant)):
+        artefact = found[name]
+        out = prepared / "artefacts" / name / stages.artefact_key(artefact.per_seed, seed)
+        if not out.exists():
+            data_inputs = {}
+            for ds in artefact.datasets:
+                data_inputs[ds] = prepared / f"{ds}.npz"
+                if not data_inputs[ds].exists():
+                    data.prepare(data.DATASETS[ds], data_inputs[ds], shared_data_dir(), prepared / "downloads")
+            run = settings.make_artefact_run(SMOKE, artefact, out.name)
+            runner.build_artefact(artefact, run, data_inputs, out)
+        inputs[name] = out
+    return inputs
+
+
 def run_all_stages(name: str, seed: int, out, prepared: Path | None) -> dict:
     task = TASKS[name]
     variant = task.variants[0]
     inputs, metrics = dataset_inputs(task, variant, prepared), None
+    inputs |= artefact_inputs(task, variant, seed, prepared)
     for stage in task.stage_names():
         stage_dir = out / stage
         run = smoke_run(name, seed, variant, stage)
