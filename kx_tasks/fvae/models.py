@@ -128,7 +128,27 @@ class FVAE(nn.Module):
         return self.likelihood.decoder(self.prior.reverse(latents))
 
 
-class FullVAE(nn.Module):
+class GaussianPriorVAE(nn.Module):
+    """A VAE with a diagonal Gaussian posterior, prior N(0, I) and the Gaussian likelihood: a subclass sets
+    `likelihood`, `z_shape` and `posterior_flow(x, u) -> (z, log|det ∂z/∂u|)`."""
+
+    def loss(self, x: torch.Tensor, u: torch.Tensor) -> dict[str, torch.Tensor]:
+        return general_loss(x, u, self.posterior_flow, self.likelihood.log_likelihood, gaussian_log_prob)
+
+    def sample(self, n: int, temperature: float = 1.0, generator=None) -> torch.Tensor:
+        p = next(self.parameters())
+        z = temperature * torch.randn(n, *self.z_shape, generator=generator, device=p.device, dtype=p.dtype)
+        return self.likelihood.decoder(z)
+
+    def latent(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """x -> [the posterior mean μ(x)] (the prior is N(0, I): sampling draws z there)."""
+        return [self.posterior_flow(x, torch.zeros(len(x), *self.z_shape, device=x.device, dtype=x.dtype))[0]]
+
+    def from_latent(self, latents: list[torch.Tensor]) -> torch.Tensor:
+        return self.likelihood.decoder(latents[0])
+
+
+class FullVAE(GaussianPriorVAE):
     """The post's first special case: the same E and G, posterior N(μ(x), diag σ(x)²) on z of x's size (two 1×1
     heads on E's output, the log-σ head zero-initialised), prior N(0, I)."""
 
@@ -150,27 +170,12 @@ class FullVAE(nn.Module):
         mean, log_std = self.posterior(x)
         return mean + torch.exp(log_std) * u, log_std.flatten(1).sum(1)
 
-    def loss(self, x: torch.Tensor, u: torch.Tensor) -> dict[str, torch.Tensor]:
-        return general_loss(x, u, self.posterior_flow, self.likelihood.log_likelihood, gaussian_log_prob)
-
     def closed_form_loss(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         """The textbook VAE loss: −log p(x|z) at z = μ + σu, plus KL(N(μ, σ²) ‖ N(0, I)) in closed form."""
         mean, log_std = self.posterior(x)
         z = mean + torch.exp(log_std) * u
         kl = 0.5 * (mean**2 + torch.exp(2 * log_std) - 1 - 2 * log_std).flatten(1).sum(1)
         return -self.likelihood.log_likelihood(x, z) + kl
-
-    def sample(self, n: int, temperature: float = 1.0, generator=None) -> torch.Tensor:
-        p = next(self.parameters())
-        z = temperature * torch.randn(n, *self.z_shape, generator=generator, device=p.device, dtype=p.dtype)
-        return self.likelihood.decoder(z)
-
-    def latent(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """x -> [the posterior mean μ(x)] (the prior is N(0, I): sampling draws z there)."""
-        return [self.posterior_flow(x, torch.zeros(len(x), *self.z_shape, device=x.device, dtype=x.dtype))[0]]
-
-    def from_latent(self, latents: list[torch.Tensor]) -> torch.Tensor:
-        return self.likelihood.decoder(latents[0])
 
 
 class GlowModel(nn.Module):
@@ -195,7 +200,7 @@ class GlowModel(nn.Module):
         return self.flow.reverse(latents)
 
 
-class LowVAE(nn.Module):
+class LowVAE(GaussianPriorVAE):
     """The conventional "blurry" reference: a conv VAE with a low-dimensional latent, conv4×4/2(w)–ReLU–
     conv4×4/2(2w)–ReLU–Linear(2·latent) and its mirror, prior N(0, I), the same Gaussian likelihood with scalar σ₂."""
 
@@ -217,21 +222,6 @@ class LowVAE(nn.Module):
     def posterior_flow(self, x: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mean, log_std = self.encoder(x).chunk(2, dim=1)
         return mean + torch.exp(log_std) * u, log_std.sum(1)
-
-    def loss(self, x: torch.Tensor, u: torch.Tensor) -> dict[str, torch.Tensor]:
-        return general_loss(x, u, self.posterior_flow, self.likelihood.log_likelihood, gaussian_log_prob)
-
-    def sample(self, n: int, temperature: float = 1.0, generator=None) -> torch.Tensor:
-        p = next(self.parameters())
-        z = temperature * torch.randn(n, *self.z_shape, generator=generator, device=p.device, dtype=p.dtype)
-        return self.likelihood.decoder(z)
-
-    def latent(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """x -> [the posterior mean μ(x)] (the prior is N(0, I): sampling draws z there)."""
-        return [self.posterior_flow(x, torch.zeros(len(x), *self.z_shape, device=x.device, dtype=x.dtype))[0]]
-
-    def from_latent(self, latents: list[torch.Tensor]) -> torch.Tensor:
-        return self.likelihood.decoder(latents[0])
 
 
 def build(cfg, shape: tuple[int, int, int], seed: int) -> nn.Module:
