@@ -38,6 +38,8 @@ readme: $(VENV)/.installed results/report/summary.md
 	$(BIN)/kx readme --summary results/report/summary.md
 	if [ -f results/report_paper_cpu/summary.md ]; then \
 		$(BIN)/kx readme --block paper-cpu --summary results/report_paper_cpu/summary.md; fi
+	if [ -f results/report_mask40/summary.md ]; then \
+		$(BIN)/kx readme --block mlm-mask40 --summary results/report_mask40/summary.md; fi
 
 dry-run: $(VENV)/.installed
 	$(BIN)/kx check $(CONFIG)

@@ -39,3 +39,18 @@ def test_beats_is_a_paired_test():
     assert Beats("base").judge([0.8], [0.7]).verdict == INCONCLUSIVE
     assert Beats("loss", higher_is_better=False).judge([1.0, 1.1, 0.9], [2.0, 2.1, 1.9]).verdict == REPRODUCED
     assert Beats("base").judge([0.8, 0.8], None).verdict == INCONCLUSIVE
+
+
+def test_best_among_a_sweep():
+    from kx_tasks.core.claims import BestAmong
+
+    judge = BestAmong(pool=("r0", "r10", "r15", "r50"), winners=("r10", "r15"), reference="r0")
+    base = {0: 0.80, 1: 0.81, 2: 0.79, 3: 0.80}
+    shift = lambda d: {k: v + d + 0.001 * k for k, v in base.items()}  # noqa: E731
+    ok = judge.judge_pool({"r0": base, "r10": shift(0.02), "r15": shift(0.01), "r50": shift(-0.05)})
+    assert ok.verdict == "reproduced" and "best r10" in ok.reason
+    elsewhere = judge.judge_pool({"r0": base, "r10": shift(0.01), "r15": shift(0.0), "r50": shift(0.03)})
+    assert elsewhere.verdict == "inconclusive" and "best r50" in elsewhere.reason
+    zero_wins = judge.judge_pool({"r0": shift(0.05), "r10": base, "r15": shift(-0.01), "r50": shift(-0.02)})
+    assert zero_wins.verdict == "not reproduced"
+    assert judge.judge_pool({"r0": base}).verdict == "inconclusive"

@@ -52,7 +52,7 @@ def artefact_inputs(task, variant: str, seed: int, prepared: Path | None) -> dic
         out = prepared / "artefacts" / name / stages.artefact_key(artefact.per_seed, seed)
         if not out.exists():
             data_inputs = {}
-            for ds in artefact.datasets:
+            for ds in settings.artefact_datasets(SMOKE, artefact):
                 data_inputs[ds] = prepared / f"{ds}.npz"
                 if not data_inputs[ds].exists():
                     data.prepare(data.DATASETS[ds], data_inputs[ds], shared_data_dir(), prepared / "downloads")

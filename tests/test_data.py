@@ -8,6 +8,7 @@ import hashlib
 import http.server
 import struct
 import threading
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -185,6 +186,10 @@ def test_catalogue_is_complete():
         ("sst2", {"text_train": [6920], "text_dev": [872], "text_test": [1821]}),
         ("trec", {"text_train": [5452], "text_test": [500], "classes": [6]}),
         ("tinyshakespeare", {"text_train": [1003854], "text_test": [111540]}),
+        ("cr", {"text_all": [3771], "y_all": [3771]}),  # Kim's 3,775 lines hold 4 blank ones
+        ("mpqa", {"text_all": [10603], "y_all": [10603]}),  # 10,606 lines, 3 blank
+        ("mr", {"text_all": [10662], "y_all": [10662]}),  # Kim's 10,662 (0x85 bytes inside lines stay inside)
+        ("subj", {"text_all": [10000], "y_all": [10000]}),
     ],
 )
 def test_real_datasets(name, expected, real_data_dir, tmp_path):
@@ -208,3 +213,20 @@ def test_real_datasets(name, expected, real_data_dir, tmp_path):
         assert int(arrays["x_train"].sum(dtype=np.int64)) == 1567298545
     if name == "trec":
         assert np.bincount(arrays["y_test"]).tolist() == [9, 138, 94, 65, 81, 113]
+    if name in ("cr", "mpqa", "mr", "subj"):
+        counts = {"cr": [1366, 2405], "mpqa": [7292, 3311], "mr": [5331, 5331], "subj": [5000, 5000]}
+        assert np.bincount(arrays["y_all"]).tolist() == counts[name]
+
+
+def test_wikitext_read_from_the_archive_with_its_line_counts(tmp_path, monkeypatch):
+    archive = tmp_path / "wikitext-103-v1.zip"
+    train = " = Title = \n\n the cat sat . it ran @-@ off . \n"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("wikitext-103/wiki.train.tokens", train)
+        z.writestr("wikitext-103/wiki.test.tokens", " a b . \n")
+    monkeypatch.setattr(formats, "WIKITEXT_LINES", {"train": 3, "test": 1})
+    out = formats.build_wikitext({"archive": archive})
+    assert bytes(out["text_train"]).decode() == train and bytes(out["text_test"]).decode() == " a b . \n"
+    monkeypatch.setattr(formats, "WIKITEXT_LINES", {"train": 1_801_350, "test": 1})
+    with pytest.raises(DataError, match=r"wiki\.train\.tokens: 3 lines, expected 1801350"):
+        formats.build_wikitext({"archive": archive})

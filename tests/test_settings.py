@@ -117,3 +117,15 @@ def test_one_gpu_decision_for_scheduler_and_stage():
     assert settings.gpu_count({"device": "cpu"}, settings.stage_resources(cuda, det, "train")) == 0
     threads = {"tasks": {"det": {"threads": 3}}}
     assert settings.stage_resources(threads, det, "evaluate").threads == 3
+
+
+def test_artefact_resources_and_datasets_follow_the_config():
+    from kx_tasks.core.registry import discover_artefacts
+
+    bert = discover_artefacts()["bert_mlm15"]
+    big = {"artefacts": {"bert_mlm15": {"mem_mb": 16000, "runtime": 360, "params": {"corpus": ["wikitext103"]}}}}
+    resources = settings.artefact_resources(big, bert)
+    assert (resources.mem_mb, resources.runtime, resources.threads) == (16000, 360, bert.resources.threads)
+    assert settings.artefact_resources({}, bert) == bert.resources
+    assert settings.artefact_datasets(big, bert) == ("wikitext103", "sst2", "trec")
+    assert settings.artefact_datasets({}, bert) == ("tinyshakespeare", "cr", "mpqa", "sst2", "trec")

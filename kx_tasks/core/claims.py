@@ -214,11 +214,57 @@ class SameAs:
 
 
 @dataclass(frozen=True)
+class BestAmong:
+    """A sweep's best setting: the variant with the best mean of the metric over `pool` (variants of the same task,
+    paired by seed) must be one of `winners` and beat `reference` (paired t-test). Not reproduced when `reference`
+    beats every winner; inconclusive otherwise."""
+
+    pool: tuple[str, ...]
+    winners: tuple[str, ...]
+    reference: str
+    higher_is_better: bool = True
+    alpha: float = 0.05
+
+    def describe(self) -> str:
+        return f"best of {', '.join(self.pool)} is one of {', '.join(self.winners)} and beats {self.reference}"
+
+    def judge_pool(self, values: dict[str, dict[int, float]]) -> Verdict:
+        """values: variant -> {seed: metric}; variants missing from the pool's runs are left out."""
+        present = {v: values[v] for v in self.pool if values.get(v)}
+        if self.reference not in present or not any(w in present for w in self.winners):
+            return Verdict(INCONCLUSIVE, f"needs runs of {self.reference} and of one of {', '.join(self.winners)}")
+        sign = 1 if self.higher_is_better else -1
+        means = {v: float(np.mean(list(s.values()))) for v, s in present.items()}
+        best = max(means, key=lambda v: sign * means[v])
+        ranking = ", ".join(f"{v} {means[v]:.4g}" for v in sorted(means, key=lambda v: -sign * means[v]))
+
+        def paired(a: str, b: str):
+            seeds = sorted(set(present[a]) & set(present[b]))
+            return _paired([present[a][k] for k in seeds], [present[b][k] for k in seeds], self.higher_is_better)
+
+        if best in self.winners:
+            result = paired(best, self.reference)
+            if isinstance(result, Verdict):
+                return Verdict(INCONCLUSIVE, f"best {best} ({ranking}); {result.reason}")
+            mean, p, n = result
+            note = f"best {best} ({ranking}); vs {self.reference}: {mean:+.4g}, p={p:.3g}, n={n}"
+            return Verdict(REPRODUCED if p < self.alpha and mean > 0 else INCONCLUSIVE, note)
+        beaten = []
+        for w in (w for w in self.winners if w in present):
+            result = paired(self.reference, w)
+            beaten.append(not isinstance(result, Verdict) and result[1] < self.alpha and result[0] > 0)
+        if all(beaten):
+            return Verdict(NOT_REPRODUCED, f"best {best} ({ranking}); {self.reference} beats every one of "
+                           f"{', '.join(self.winners)} (paired, α={self.alpha:g})")  # fmt: skip
+        return Verdict(INCONCLUSIVE, f"best {best} ({ranking}), not one of {', '.join(self.winners)}")
+
+
+@dataclass(frozen=True)
 class Claim:
     id: str  # unique within the task, e.g. "det.square"
     statement: str  # what the post (or kx) says, in one sentence
     metric: str  # the metrics.json key it reads
-    judge: AtLeast | AtMost | Within | Beats | NoWorse | SameAs
+    judge: AtLeast | AtMost | Within | Beats | NoWorse | SameAs | BestAmong
     source: str = "post"  # "post": the blog's claim; "kx": a check kx adds
     variants: tuple[str, ...] | None = None  # None: judged on every variant that ran
 

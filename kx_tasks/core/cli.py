@@ -156,7 +156,7 @@ def run_all(task, variant: str, seed: int, config: dict, out: Path, data_dir: Pa
             if not inputs[name].exists():
                 artefact = artefacts[name]
                 key = Path(path).name
-                deps = {d: prepared(d, config, data_dir) for d in artefact.datasets}
+                deps = {d: prepared(d, config, data_dir) for d in settings.artefact_datasets(config, artefact)}
                 runner.build_artefact(artefact, settings.make_artefact_run(config, artefact, key), deps, path)
         stage_dir = out / stages.FOLDERS[stage]
         run = settings.make_run(config, task, variant, seed, stage)

@@ -95,6 +95,14 @@ class Artefact:
     per_seed: bool = True
     datasets: tuple[str, ...] = ()
     resources: Resources = Resources()
+    # "module:function", (params) -> dataset names: when the datasets a build reads depend on its parameters (a
+    # corpus chosen in the config); replaces `datasets`.
+    datasets_from: str | None = None
+
+    def datasets_for(self, params: Params) -> tuple[str, ...]:
+        if self.datasets_from is None:
+            return self.datasets
+        return tuple(resolve(self.datasets_from, f"artefact {self.name}: datasets_from")(params))
 
 
 @dataclass(frozen=True)

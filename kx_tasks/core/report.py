@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from kx_tasks import __version__
 from kx_tasks.core import stages
-from kx_tasks.core.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Summary
+from kx_tasks.core.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, BestAmong, Summary
 from kx_tasks.core.io import atomic_path, read_json, read_yaml, write_text
 from kx_tasks.core.records import TIMINGS, git_commit
 from kx_tasks.core.registry import Task, TaskError, resolve
@@ -117,6 +117,13 @@ def judge_claims(tasks: dict[str, Task], metrics: pd.DataFrame) -> pd.DataFrame:
                     "rule": claim.rule(),
                     "n": len(table),
                 }
+                if isinstance(claim.judge, BestAmong):
+                    rows = part[(part.metric == claim.metric) & part.value.notna()]
+                    pool = {v: dict(zip(r.seed, r.value, strict=True)) for v, r in rows.groupby("variant")}
+                    verdict = claim.judge.judge_pool(pool)
+                    measured = Summary.of(table[claim.metric].dropna()).text() if claim.metric in table else "missing"
+                    out.append({**row, "measured": measured, "verdict": verdict.verdict, "reason": verdict.reason})
+                    continue
                 if claim.metric not in table or table[claim.metric].isna().all():
                     reason = f"no run reported '{claim.metric}'"
                     out.append({**row, "measured": "missing", "verdict": INCONCLUSIVE, "reason": reason})

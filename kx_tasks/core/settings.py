@@ -152,20 +152,20 @@ def seeds(config: dict, task: Task, variant: str | None = None) -> list[int]:
     return list(block.get("seeds") or config.get("seeds") or [0])
 
 
-def _with_threads(declared: Resources, block: dict) -> Resources:
-    """Declared resources with the config block's `threads` override, if any."""
-    threads = block.get("threads")
-    return dataclasses.replace(declared, threads=int(threads)) if threads else declared
+def _with_overrides(declared: Resources, block: dict) -> Resources:
+    """Declared resources with the config block's `threads`, `mem_mb` and `runtime` overrides, if any."""
+    overrides = {key: int(block[key]) for key in ("threads", "mem_mb", "runtime") if block.get(key)}
+    return dataclasses.replace(declared, **overrides)
 
 
 def stage_resources(config: dict, task: Task, stage: str) -> Resources:
     """The stage's declared resources, with the config's `tasks.<name>.threads` override."""
-    return _with_threads(task.stages[stage].resources, task_block(config, task.name))
+    return _with_overrides(task.stages[stage].resources, task_block(config, task.name))
 
 
 def artefact_resources(config: dict, artefact: Artefact) -> Resources:
     """The artefact's declared resources, with the config's `artefacts.<name>.threads` override."""
-    return _with_threads(artefact.resources, artefact_block(config, artefact.name))
+    return _with_overrides(artefact.resources, artefact_block(config, artefact.name))
 
 
 def gpu_count(config: dict, resources: Resources) -> int:
@@ -197,6 +197,14 @@ def run_params(task: Task, block: dict, variant: str) -> Params:
     """The config's parameters with what the variant pins on top (the pins win: a published setting stays one)."""
     values = {**(block.get("params") or {}), **task.variant_params.get(variant, {})}
     return build_params(task.params, values, f"tasks.{task.name}.params")
+
+
+def artefact_datasets(config: dict, artefact: Artefact) -> tuple[str, ...]:
+    """The datasets the artefact's build reads under this config's parameters."""
+    where = f"artefacts.{artefact.name}.params"
+    return artefact.datasets_for(
+        build_params(artefact.params, artefact_block(config, artefact.name).get("params"), where)
+    )
 
 
 def make_artefact_run(config: dict, artefact: Artefact, key: str) -> Run:

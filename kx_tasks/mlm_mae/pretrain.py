@@ -1,0 +1,141 @@
+"""MLM pre-training of the tiny BERT, once per seed and mask ratio, as artefacts (`bert_mlm15`, `bert_mlm40`): every
+fine-tuning job of a seed reads the same checkpoint (the DAG shows one build per seed).
+
+BERT's recipe at BERT-Tiny's shape (Turc et al. 2019: 2 layers, hidden 128, 2 heads, FFN 512; post-LN, GELU, learned
+positions): sequences are consecutive corpus sentences packed into 64 tokens [CLS] … [SEP]; per sequence
+⌊ratio·n⌋ of its n word positions are selected (MAE-style argsort, no loop), of those 80% become [MASK], 10% a token
+drawn uniformly from the non-special vocabulary, 10% stay; the loss is cross-entropy at the selected positions, the
+head (tied to the input embedding) runs on those rows only. AdamW lr 1e-3, β (0.9, 0.98), weight decay 0.01, 5%
+linear warm-up then linear decay, batch 128.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from pydantic import Field, model_validator
+
+from kx_tasks.core.engine import fit
+from kx_tasks.core.io import write_json
+from kx_tasks.core.params import Params
+from kx_tasks.core.registry import Artefact, Resources
+from kx_tasks.mlm_mae import corpus, text
+from kx_tasks.mlm_mae.bert import BertMLM, Encoder
+from kx_tasks.mlm_mae.corruption import bert_corrupt, select
+
+log = logging.getLogger("kx")
+PART = Literal[corpus.PARTS]
+HELD_OUT = Literal[corpus.SETS]
+
+
+class PretrainParams(Params):
+    corpus: tuple[PART, ...] = Field(
+        ("tinyshakespeare", "cr", "mpqa", "sst2", "trec"), min_length=1,
+        description="pre-training sources in order (sst2, trec: their training sentences; never MR or Subj, which "
+        "hold SST-2's test sentences); the paper setting: [wikitext103]")  # fmt: skip
+    held_out: tuple[HELD_OUT, ...] = Field(
+        ("sst2", "trec"), description="fine-tuning sets whose evaluation sentences leave the corpus (a CV set's "
+        "every sentence); a set can be fine-tuned on this checkpoint only if listed")  # fmt: skip
+    vocab_size: int = Field(8000, ge=10, description="most frequent corpus words kept (plus 5 special tokens)")
+    dim: int = Field(128, ge=8, description="hidden size (BERT-Tiny: 128)")
+    layers: int = Field(2, ge=1, description="encoder blocks (BERT-Tiny: 2)")
+    heads: int = Field(2, ge=1, description="attention heads (BERT-Tiny: 2)")
+    ffn: int = Field(512, ge=8, description="feed-forward width (BERT-Tiny: 512)")
+    max_len: int = Field(64, ge=8, description="tokens per packed sequence, [CLS] and [SEP] included")
+    epochs: int = Field(3, ge=1, description="passes over the packed corpus (the protocol: 4; ~0.64M tokens each)")
+    batch_size: int = Field(128, ge=2, description="sequences per step")
+    lr: float = Field(1e-3, gt=0, description="AdamW peak learning rate")
+    weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay")
+    warmup: float = Field(0.05, ge=0, lt=1, description="fraction of the steps with a linear warm-up")
+    dropout: float = Field(0.1, ge=0, lt=1, description="dropout in the encoder")
+    max_sequences: int | None = Field(None, ge=1, description="use the first N packed sequences (a smoke run)")
+
+    @model_validator(mode="after")
+    def _held_out_not_in_corpus(self):
+        both = sorted(set(self.corpus) & set(self.held_out) & set(corpus.CV_SETS))
+        if both:
+            raise ValueError(f"held_out: {', '.join(both)} also in corpus (a cross-validated set's every sentence is "
+                             "an evaluation sentence: take it out of corpus)")  # fmt: skip
+        return self
+
+
+def schedule(step: int, total: int, warmup: float) -> float:
+    """Learning-rate factor at 0-based `step`: linear warm-up over ⌈warmup·total⌉ steps, then linear decay to 0."""
+    w = max(1, int(np.ceil(warmup * total)))
+    return (step + 1) / w if step < w else max(0.0, (total - step) / (total - w))
+
+
+def build(ratio: float):
+    def build_bert(run, inputs: dict[str, Path], out_dir: Path) -> None:
+        cfg: PretrainParams = run.params
+        device = run.torch_device
+        sentences, facts = corpus.pretraining(inputs, cfg.corpus, cfg.held_out)
+        tok = text.Tokenizer.build(sentences, cfg.vocab_size)
+        rows = torch.as_tensor(text.pack((tok.encode(s) for s in sentences), cfg.max_len))[: cfg.max_sequences]
+        del sentences
+        rows = rows.to(device)
+        torch.manual_seed(run.seed)
+        model = BertMLM(Encoder(len(tok), cfg.dim, cfg.layers, cfg.heads, cfg.ffn, cfg.max_len,
+                                dropout=cfg.dropout)).to(device)  # fmt: skip
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay,
+                                fused=True)  # fmt: skip
+        gen = torch.Generator(device).manual_seed(run.seed)
+        random_ids = torch.arange(len(text.SPECIAL), len(tok), device=device)
+        steps_per_epoch = len(rows) // cfg.batch_size
+        total = steps_per_epoch * cfg.epochs
+        count = {"step": 0}
+
+        def batches(epoch: int):
+            order = torch.randperm(len(rows), generator=gen, device=device)
+            for i in range(steps_per_epoch):
+                yield rows[order[i * cfg.batch_size : (i + 1) * cfg.batch_size]]
+
+        def step(ids: torch.Tensor) -> dict[str, torch.Tensor]:
+            for group in opt.param_groups:
+                group["lr"] = cfg.lr * schedule(count["step"], total, cfg.warmup)
+            count["step"] += 1
+            selected = select(ids >= len(text.SPECIAL), ratio, gen)
+            corrupted = bert_corrupt(ids, selected, text.MASK, random_ids, gen)
+            loss = model.loss(corrupted, ids, selected, text.PAD)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            return {"mlm_loss": loss.detach()}
+
+        history = fit(
+            step, batches, epochs=cfg.epochs, steps_per_epoch=steps_per_epoch, models={"bert": model},
+            optimizers={"adamw": opt}, generators={"data": gen}, checkpoint_dir=inputs["checkpoints"] / "bert",
+            label=f"bert mlm{round(100 * ratio)} seed {run.seed}",
+            samples_per_epoch=steps_per_epoch * cfg.batch_size * cfg.max_len, unit="tokens", total=None,
+            history_path=out_dir / "history.jsonl", config=cfg.model_dump(mode="json"), check_every=50,
+        )  # fmt: skip
+        torch.save(model.encoder.state_dict(), out_dir / "encoder.pt")
+        write_json(out_dir / "vocab.json", tok.vocab)
+        final = history.history[-1]["mlm_loss"]
+        write_json(out_dir / "bert.json", {**facts, "mask_ratio": ratio, "sequences": len(rows), "steps": total,
+                                          "final_mlm_loss": final, **cfg.model_dump()})  # fmt: skip
+
+    return build_bert
+
+
+def artefact(ratio: float) -> Artefact:
+    pct = round(100 * ratio)
+    return Artefact(
+        name=f"bert_mlm{pct}",
+        summary=f"the tiny BERT pre-trained by MLM with {pct}% of the words selected (80/10/10), once per seed",
+        build=f"kx_tasks.mlm_mae.pretrain:build_mlm{pct}",
+        params=PretrainParams,
+        per_seed=True,
+        datasets_from="kx_tasks.mlm_mae.corpus:datasets_of",
+        resources=Resources(threads=1, mem_mb=3000, runtime=60, gpu=True),
+    )
+
+
+build_mlm15 = build(0.15)
+build_mlm40 = build(0.40)
+BERT_MLM15 = artefact(0.15)
+BERT_MLM40 = artefact(0.40)
