@@ -34,17 +34,18 @@ include: "workflow/rules/report.smk"
 # lists what did not, so the page never shows verdicts of runs that are gone.
 onerror:
     shell(
-        "mkdir -p results/logs && kx report --partial --out results/report {runs} > results/logs/report.log 2>&1 "
-        "&& echo 'kx: partial report (failed runs listed): results/report/index.html' "
+        "mkdir -p results/logs && kx report --partial --out {out} {runs} > results/logs/report.log 2>&1 "
+        "&& echo 'kx: partial report (failed runs listed): {out}/index.html' "
         "|| echo 'kx: the partial report failed too: results/logs/report.log'",
         runs=" ".join(run_roots()),
+        out=REPORT,
     )
 
 
 rule all:
     default_target: True
     input:
-        "results/report/index.html",
+        f"{REPORT}/index.html",
         # Every run is a target too, so deleting one run's outputs regenerates it (and then the report).
         run_dirs("evaluate"),
         expand("results/data/{dataset}.npz", dataset=config["datasets"]),

@@ -49,3 +49,21 @@ def test_readme_results_are_pasted_between_markers(tmp_path, capsys):
 def test_project_readme_has_the_results_markers():
     text = (REPO / "README.md").read_text()
     assert docs.RESULTS[0] in text and docs.RESULTS[1] in text
+
+
+def test_readme_task_sections_are_replaced_alone(tmp_path, capsys):
+    readme, summary = tmp_path / "README.md", tmp_path / "summary.md"
+    old = "#### det: claims\n\n| det old |\n\n#### mlm_mae: claims\n\n| mlm old |\n\n#### mlm_mae: sweep\n\n| sweep old |"
+    old += "\n\n#### rsgan: claims\n\n| rsgan old |"
+    readme.write_text(f"# kx\n{docs.RESULTS[0]}\n{old}\n{docs.RESULTS[1]}\nrest\n")
+    summary.write_text("#### mlm_mae: claims\n\n| mlm new |\n\n#### mlm_mae: MAE\n\n| mae new |\n")
+    assert main(["readme", "--file", str(readme), "--summary", str(summary), "--task", "mlm_mae"]) == 0
+    body = readme.read_text().split(docs.RESULTS[0])[1].split(docs.RESULTS[1])[0]
+    assert body.index("| det old |") < body.index("| mlm new |") < body.index("| mae new |") < body.index("rsgan old")
+    assert "mlm old" not in body and "sweep old" not in body
+    summary.write_text("#### fvae: claims\n\n| fvae new |\n")  # a task new to the block: in alphabetical order
+    assert main(["readme", "--file", str(readme), "--summary", str(summary), "--task", "fvae"]) == 0
+    body = readme.read_text().split(docs.RESULTS[0])[1]
+    assert body.index("| det old |") < body.index("| fvae new |") < body.index("| mlm new |")
+    assert main(["readme", "--file", str(readme), "--summary", str(summary), "--task", "gillespie"]) == 2
+    assert "no sections of task 'gillespie'" in capsys.readouterr().err

@@ -87,6 +87,16 @@ def test_droptoken_keeps_positions_and_special_tokens():
         assert out[row][0] == 2 and 3 in out[row][keep[row]].tolist()  # [CLS] and [SEP] stay
 
 
+def test_unknown_words_are_words_and_special_tokens_are_not():
+    from kx_tasks.mlm_mae import text
+
+    ids = torch.tensor([[text.CLS, 7, text.UNK, text.MASK, 9, text.SEP, text.PAD]])
+    assert text.is_word(ids).tolist() == [[False, True, True, False, True, False, False]]
+    out, pos, keep = corruption.drop_tokens(ids, text.is_word(ids), 0.7, text.PAD)  # ⌊0.7·3⌋ = 2 of 3 words dropped
+    assert keep.sum() == 4 and pos[0][keep[0]].tolist()[0] == 0 and text.SEP in out[0].tolist()
+    assert text.random_ids(12).tolist() == list(range(len(text.SPECIAL), 12))  # [UNK] is never drawn
+
+
 def test_tokenizer_is_deterministic_and_reserves_the_special_tokens():
     from kx_tasks.mlm_mae import text
 
@@ -104,8 +114,8 @@ def test_tokenizer_is_deterministic_and_reserves_the_special_tokens():
 def test_evaluation_sentences_leave_the_corpus_and_packing_respects_the_length():
     from kx_tasks.mlm_mae import text
 
-    kept, dropped = text.without(["A good film .", "a good film.", "bad", "fine"], ["a GOOD film ."])
-    assert kept == ["bad", "fine"] and dropped == 2
+    kept, dropped = text.without(["A good film .", "a good film", "bad", "fine", "a good-film"], ["a GOOD film ."])
+    assert kept == ["bad", "fine"] and dropped == 3  # case, punctuation and spacing ignored
     packed = text.pack([[5] * 3, [6] * 3, [7] * 10], max_len=8)
     assert packed.tolist() == [[2, 5, 5, 5, 6, 6, 6, 3], [2, 7, 7, 7, 7, 7, 7, 3]]
 
@@ -204,6 +214,10 @@ def test_task_runs_end_to_end_and_reports_what_its_claims_read(tmp_path, toy_tex
         assert claimed <= set(metrics), (variant, claimed - set(metrics))
         if variant == "mae":
             assert metrics["mae.masked_f32"] <= 1e-5 and metrics["mae.literal_f64"] <= 1e-12
+            for encoder in ("trained", "random_post_ln", "random_pre_ln"):  # each read, the claims read the worst
+                assert metrics[f"mae.{encoder}.masked_f64"] <= metrics["mae.masked_f64"]
+                assert metrics[f"mae.{encoder}.first_layer_only_f32"] >= metrics["mae.first_layer_only_f32"]
+            assert metrics["mae.random_pre_ln.independent_masks_f32"] > 1e-3  # (the toy BERT is barely trained)
             assert metrics["correction_mc_z"] < 4
         else:
             assert 0 <= metrics["test_acc_last"] <= 1 and metrics["devsel_epoch"] in (1.0, 2.0)

@@ -19,11 +19,14 @@ def workdir(tmp_path) -> Path:
     return copy_workflow(tmp_path)
 
 
-@pytest.mark.parametrize("config", ["config.yaml", "smoke.yaml", "paper.yaml"])
+@pytest.mark.parametrize("config", ["config.yaml", "smoke.yaml", "paper.yaml", "mask40.yaml"])
 def test_dry_run(workdir, config):
     r = snakemake(workdir, "-n", "--configfile", f"config/{config}")
     assert r.returncode == 0, r.stderr
     assert "rule report" in r.stdout + r.stderr
+    # a side experiment's report goes to its own folder (report_dir), never over the default's
+    report = "results/report_mask40/index.html" if config == "mask40.yaml" else "results/report/index.html"
+    assert report in r.stdout and ("results/report/index.html" in r.stdout) == (config != "mask40.yaml")
 
 
 def test_lint_is_clean(workdir):

@@ -7,6 +7,7 @@ kx run TASK [--variant V] [--seed S] [--config FILE] [--out DIR] [--data-dir DIR
 kx check CONFIG [--alone]          the config checked as the pipeline checks it (`make run` runs this first)
 kx docs [--check]                regenerate (or check) the parameter tables of config/README.md
 kx readme                        paste results/report/summary.md into README.md's results section
+                                 (--task T: only T's sections, from a report that ran T alone)
 kx data DATASET --out FILE [--source DIR] [--downloads DIR]                              (rule prepare_data)
 kx stage STAGE TASK --variant V --seed S --out DIR [--params JSON] [--input NAME=PATH ...]  (stage rules)
 kx artefact NAME --key seedS|shared --out DIR [--params JSON] [--input NAME=PATH ...]     (rule artefact)
@@ -90,6 +91,10 @@ def cmd_docs(args) -> None:
 def cmd_readme(args) -> None:
     from kx_tasks.core import docs
 
+    if args.task:
+        docs.paste_task(Path(args.file), Path(args.summary), args.task, args.block)
+        print(f"{args.file}: {args.task}'s sections of block '{args.block}' pasted from {args.summary}")
+        return
     docs.paste_results(Path(args.file), Path(args.summary), args.block)
     print(f"{args.file}: block '{args.block}' pasted from {args.summary}")
 
@@ -247,6 +252,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--file", default="README.md")
     s.add_argument("--summary", default="results/report/summary.md")
     s.add_argument("--block", default="results", help="the README block (kx:BLOCK:begin ... kx:BLOCK:end)")
+    s.add_argument("--task", help="replace only this task's sections of the block (a report that ran it alone)")
     s.set_defaults(fn=cmd_readme)
 
     s = sub.add_parser("run", help="run one task outside Snakemake (same code path as the rules)")

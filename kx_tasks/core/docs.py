@@ -5,6 +5,7 @@ comments; everything outside the markers is hand-written and left alone.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from kx_tasks.core.params import rows
@@ -75,3 +76,32 @@ def paste_results(readme: Path, summary: Path, block: str = "results") -> None:
     markers = result_markers(block)
     text = replace_between(readme.read_text(encoding="utf-8"), markers, summary.read_text(encoding="utf-8"), readme)
     readme.write_text(text, encoding="utf-8")
+
+
+def task_sections(markdown: str) -> dict[str, str]:
+    """A summary.md cut at its '#### <task>: ' headings: task -> its sections, in the order they appear."""
+    out: dict[str, list[str]] = {}
+    for part in re.split(r"(?m)^(?=#### [A-Za-z0-9_]+: )", markdown.strip()):
+        if part.strip():
+            name = re.match(r"#### ([A-Za-z0-9_]+): ", part)
+            if name is None:
+                raise DocsError(f"text before the first task heading: {part[:60]!r}")
+            out.setdefault(name[1], []).append(part.strip())
+    return {name: "\n\n".join(parts) for name, parts in out.items()}
+
+
+def paste_task(readme: Path, summary: Path, task: str, block: str = "results") -> None:
+    """Replace only `task`'s sections of the README's `block` with those of a report that ran it alone (every other
+    task's sections are kept as they were pasted; a task new to the block goes in alphabetical order, as the report
+    writes them)."""
+    begin, end = result_markers(block)
+    text = readme.read_text(encoding="utf-8")
+    if begin not in text or end not in text:
+        raise DocsError(f"{readme}: missing the markers {begin!r} ... {end!r}")
+    new = task_sections(summary.read_text(encoding="utf-8"))
+    if task not in new:
+        raise DocsError(f"{summary}: no sections of task {task!r} (it has: {', '.join(new) or 'none'})")
+    sections = task_sections(text.split(begin, 1)[1].split(end, 1)[0])
+    sections[task] = new[task]
+    body = "\n\n".join(sections[name] for name in sorted(sections))
+    readme.write_text(replace_between(text, (begin, end), body, readme), encoding="utf-8")

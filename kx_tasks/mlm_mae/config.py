@@ -22,6 +22,11 @@ from kx_tasks.mlm_mae.corpus import SETS
 # MR, Subj, MPQA over 10 folds), ±1.0 where it is small (TREC's 500, CR's 3,771 over folds).
 BAND = {"sst2": 0.005, "trec": 0.010, "mr": 0.005, "cr": 0.010, "subj": 0.005, "mpqa": 0.005}
 DROPS = {"drop10": 0.1, "drop15": 0.15, "drop25": 0.25, "drop50": 0.5}
+# The MAE identity's readings (mae.<encoder>.<form>_<f32|f64>): the two forms of the identity, whose worst error must
+# be at rounding level, and the two negative controls, whose smallest error must be far above it.
+ENCODERS = ("trained", "random_post_ln", "random_pre_ln")
+IDENTITY = ("masked", "literal")
+CONTROLS = ("first_layer_only", "independent_masks")
 
 
 class MlmMaeConfig(Params):
@@ -37,7 +42,7 @@ class MlmMaeConfig(Params):
     finetune_seeds: int = Field(1, ge=1, description="fine-tunings per pre-training seed (seed + 1000·j; paired "
                                 "across conditions; accuracy: their mean)")  # fmt: skip
     train_size: int | None = Field(None, ge=10, description="fine-tune on the first N training sentences (smoke)")
-    speed_steps: int = Field(10, ge=1, description="timed steps per ratio of the speed-ups (median)")
+    speed_steps: int = Field(30, ge=1, description="timed steps per ratio of the speed-ups (median)")
     mae_ratios: tuple[float, ...] = Field((0.15, 0.5, 0.75), description="mae: mask ratios of the identity check")
     mae_masks: int = Field(200, ge=1, description="mae: corruptions per sentence of the model-averaging gaps")
     gap_sentences: int = Field(64, ge=1, description="mae: SST-2 dev sentences of the averaging gaps")

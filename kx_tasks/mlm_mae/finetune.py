@@ -33,7 +33,7 @@ def correct(encoder: Encoder, ratio: float) -> None:
     """The post's correction on the input embedding (in place): every row its expectation under the corruption."""
     with torch.no_grad():
         e = encoder.tokens.weight
-        random_ids = torch.arange(len(text.SPECIAL), e.shape[0], device=e.device)
+        random_ids = text.random_ids(e.shape[0], e.device)
         e.copy_(corrected_embedding(e, text.MASK, random_ids, ratio))
 
 
@@ -91,7 +91,7 @@ def finetune(model: Classifier, sets: dict, cfg, gen: torch.Generator, checkpoin
         count["step"] += 1
         ids = trim(x[idx])
         if cfg.drop_ratio > 0:
-            ids, pos, keep = drop_tokens(ids, ids >= len(text.SPECIAL), cfg.drop_ratio, text.PAD, gen)
+            ids, pos, keep = drop_tokens(ids, text.is_word(ids), cfg.drop_ratio, text.PAD, gen)
         else:
             pos, keep = None, ids != text.PAD
         loss = F.cross_entropy(model(ids, pos, keep), y[idx])

@@ -84,7 +84,7 @@ def build(ratio: float):
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay,
                                 fused=True)  # fmt: skip
         gen = torch.Generator(device).manual_seed(run.seed)
-        random_ids = torch.arange(len(text.SPECIAL), len(tok), device=device)
+        random_ids = text.random_ids(len(tok), device)
         steps_per_epoch = len(rows) // cfg.batch_size
         total = steps_per_epoch * cfg.epochs
         count = {"step": 0}
@@ -98,7 +98,7 @@ def build(ratio: float):
             for group in opt.param_groups:
                 group["lr"] = cfg.lr * schedule(count["step"], total, cfg.warmup)
             count["step"] += 1
-            selected = select(ids >= len(text.SPECIAL), ratio, gen)
+            selected = select(text.is_word(ids), ratio, gen)
             corrupted = bert_corrupt(ids, selected, text.MASK, random_ids, gen)
             loss = model.loss(corrupted, ids, selected, text.PAD)
             opt.zero_grad(set_to_none=True)

@@ -13,10 +13,23 @@ from collections import Counter
 from collections.abc import Iterable
 
 import numpy as np
+import torch
 
 SPECIAL = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 PAD, UNK, CLS, SEP, MASK = range(len(SPECIAL))
 _TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def is_word(ids):
+    """Which ids (a tensor) stand for words of the text: every token but [PAD], [CLS], [SEP] and [MASK] — [UNK] is an
+    out-of-vocabulary word, so MLM may select it and DropToken may drop it."""
+    return (ids == UNK) | (ids >= len(SPECIAL))
+
+
+def random_ids(vocab: int, device=None):
+    """The ids BERT's random replacement draws from, uniformly: the in-vocabulary words (no special token). The
+    correction averages exactly these rows."""
+    return torch.arange(len(SPECIAL), vocab, device=device)
 
 
 def words(text: str) -> list[str]:
@@ -51,10 +64,16 @@ class Tokenizer:
         return out
 
 
+def sentence_key(text: str) -> tuple[str, ...]:
+    """What two sentences must share to count as the same sentence: their lower-cased alphanumeric words, in order
+    (punctuation and spacing ignored — an MPQA phrase equals an SST-2 sentence that adds only a full stop)."""
+    return tuple(w for w in words(text) if w[0].isalnum() or w[0] == "_")
+
+
 def without(sentences: list[str], evaluation: Iterable[str]) -> tuple[list[str], int]:
-    """The sentences whose token sequence equals no evaluation sentence's, and how many were dropped."""
-    banned = {tuple(words(s)) for s in evaluation}
-    kept = [s for s in sentences if tuple(words(s)) not in banned]
+    """The sentences that equal no evaluation sentence (`sentence_key`), and how many were dropped."""
+    banned = {sentence_key(s) for s in evaluation}
+    kept = [s for s in sentences if sentence_key(s) not in banned]
     return kept, len(sentences) - len(kept)
 
 

@@ -13,6 +13,8 @@ settings.check_config(config, TASKS, ARTEFACTS)
 RUNS = settings.runs(config, TASKS)
 
 RUN_DIR = stages.run_dir("{task}", "{variant}", "{seed}")
+# Where the report goes (config key report_dir; the schema's default results/report).
+REPORT = config["report_dir"].rstrip("/")
 # The software each step needs is the project environment; kx itself is installed into it with
 # `pip install -e .`, and the workflow runs inside that one environment (not with --sdm conda).
 KX_ENV = "../../environment.yml"

@@ -7,14 +7,14 @@ rule report:
         augment=run_dirs("augment"),
     output:
         html=report(
-            "results/report/index.html",
+            f"{REPORT}/index.html",
             caption="../report/index.rst",
             category="Report",
         ),
-        pages=expand("results/report/{task}.html", task=report_tasks()),
-        summary="results/report/summary.csv",
-        markdown="results/report/summary.md",
-        claims="results/report/claims.csv",
+        pages=expand("{report}/{task}.html", report=REPORT, task=report_tasks()),
+        summary=f"{REPORT}/summary.csv",
+        markdown=f"{REPORT}/summary.md",
+        claims=f"{REPORT}/claims.csv",
     log:
         "results/logs/report.log",
     benchmark:
@@ -27,5 +27,6 @@ rule report:
         runtime=10,
     params:
         runs=run_roots(),
+        out=REPORT,
     shell:
-        "kx report --out results/report {params.runs} > {log} 2>&1 && cat {log}"
+        "kx report --out {params.out} {params.runs} > {log} 2>&1 && cat {log}"
