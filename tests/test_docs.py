@@ -53,7 +53,9 @@ def test_project_readme_has_the_results_markers():
 
 def test_readme_task_sections_are_replaced_alone(tmp_path, capsys):
     readme, summary = tmp_path / "README.md", tmp_path / "summary.md"
-    old = "#### det: claims\n\n| det old |\n\n#### mlm_mae: claims\n\n| mlm old |\n\n#### mlm_mae: sweep\n\n| sweep old |"
+    old = (
+        "#### det: claims\n\n| det old |\n\n#### mlm_mae: claims\n\n| mlm old |\n\n#### mlm_mae: sweep\n\n| sweep old |"
+    )
     old += "\n\n#### rsgan: claims\n\n| rsgan old |"
     readme.write_text(f"# kx\n{docs.RESULTS[0]}\n{old}\n{docs.RESULTS[1]}\nrest\n")
     summary.write_text("#### mlm_mae: claims\n\n| mlm new |\n\n#### mlm_mae: MAE\n\n| mae new |\n")

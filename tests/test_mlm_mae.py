@@ -218,7 +218,7 @@ def test_task_runs_end_to_end_and_reports_what_its_claims_read(tmp_path, toy_tex
                 assert metrics[f"mae.{encoder}.masked_f64"] <= metrics["mae.masked_f64"]
                 assert metrics[f"mae.{encoder}.first_layer_only_f32"] >= metrics["mae.first_layer_only_f32"]
             assert metrics["mae.random_pre_ln.independent_masks_f32"] > 1e-3  # (the toy BERT is barely trained)
-            assert metrics["correction_mc_z"] < 4
+            assert metrics["correction_mc_z"] < 4 and 0 < metrics["pretrain.unigram_entropy"] < 10
         else:
             assert 0 <= metrics["test_acc_last"] <= 1 and metrics["devsel_epoch"] in (1.0, 2.0)
     a = (tmp_path / "sst2.plain" / "evaluate" / "metrics.json").read_bytes()
