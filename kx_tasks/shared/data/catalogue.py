@@ -87,6 +87,12 @@ def _files(bases: tuple[str, ...], folder: str, entries: dict[str, tuple[str, st
     }
 
 
+def _kim_polarity(name: str, pos: tuple[str, str], neg: tuple[str, str], build, description: str) -> Dataset:
+    """One of Kim (2014)'s two-file sentence sets (MR, Subj, CR, MPQA): (path, sha256) of its positive and negative
+    files below the repository's root."""
+    return Dataset(name, _files(_KIM, "text_classification_kim2014/", {"pos": pos, "neg": neg}), build, description)
+
+
 DATASETS: dict[str, Dataset] = {
     "mnist": _idx_dataset(
         "mnist",
@@ -149,55 +155,31 @@ DATASETS: dict[str, Dataset] = {
         build_trec,
         "TREC question classification, 6 coarse classes, 5452/500",
     ),
-    "cr": Dataset(
+    "cr": _kim_polarity(
         "cr",
-        _files(
-            _KIM,
-            "text_classification_kim2014/",
-            {
-                "pos": ("raw/custrev.pos", "15eeb0b9424043bb3755488e2d8ed97bdaeba464a5c230f213bad075125d2192"),
-                "neg": ("raw/custrev.neg", "8f29d7fa39f9862764b71f36b193f0674e0056287ffc5bf170edf6db42cc8f83"),
-            },
-        ),
+        ("raw/custrev.pos", "15eeb0b9424043bb3755488e2d8ed97bdaeba464a5c230f213bad075125d2192"),
+        ("raw/custrev.neg", "8f29d7fa39f9862764b71f36b193f0674e0056287ffc5bf170edf6db42cc8f83"),
         build_polarity,
         "CR customer reviews (Hu & Liu 2004), 2407 positive + 1368 negative sentences",
     ),
-    "mpqa": Dataset(
+    "mpqa": _kim_polarity(
         "mpqa",
-        _files(
-            _KIM,
-            "text_classification_kim2014/",
-            {
-                "pos": ("raw/mpqa.pos", "f4aaafdd63c439fd2d056149f3b5d200416dabb200a8b7d8f4bf9903981ff8a5"),
-                "neg": ("raw/mpqa.neg", "02e193d98c7715bc6200bb23dc6d2903482bd80c0432c53c3f3738c636df3f72"),
-            },
-        ),
+        ("raw/mpqa.pos", "f4aaafdd63c439fd2d056149f3b5d200416dabb200a8b7d8f4bf9903981ff8a5"),
+        ("raw/mpqa.neg", "02e193d98c7715bc6200bb23dc6d2903482bd80c0432c53c3f3738c636df3f72"),
         build_polarity,
         "MPQA opinion polarity (Wiebe et al. 2005), 3312 positive + 7294 negative phrases",
     ),
-    "mr": Dataset(
+    "mr": _kim_polarity(
         "mr",
-        _files(
-            _KIM,
-            "text_classification_kim2014/",
-            {
-                "pos": ("raw/rt-polarity.pos", "2da124ec187a9d5a29c9f04e91c540e02baed5af8868f550a26bd6fd4dbf8bf0"),
-                "neg": ("raw/rt-polarity.neg", "4ace77d558c3714723843f1d65b60c01e3417b208180f0728808d76ad0eeeaca"),
-            },
-        ),
+        ("raw/rt-polarity.pos", "2da124ec187a9d5a29c9f04e91c540e02baed5af8868f550a26bd6fd4dbf8bf0"),
+        ("raw/rt-polarity.neg", "4ace77d558c3714723843f1d65b60c01e3417b208180f0728808d76ad0eeeaca"),
         build_polarity_latin1,
         "MR movie-review snippets (Pang & Lee 2005), 5331 positive + 5331 negative",
     ),
-    "subj": Dataset(
+    "subj": _kim_polarity(
         "subj",
-        _files(
-            _KIM,
-            "text_classification_kim2014/",
-            {
-                "pos": ("raw/subj.subjective", "73a2dcf8dc3cbcc7f068a70ef9f021c86b2a8e4dac81566b7fd015b3e938f2c5"),
-                "neg": ("raw/subj.objective", "5ddc9b44dc60d64d651347fcd7bdd489b0c70661e3f768215c16eea36f51204a"),
-            },
-        ),
+        ("raw/subj.subjective", "73a2dcf8dc3cbcc7f068a70ef9f021c86b2a8e4dac81566b7fd015b3e938f2c5"),
+        ("raw/subj.objective", "5ddc9b44dc60d64d651347fcd7bdd489b0c70661e3f768215c16eea36f51204a"),
         build_polarity_latin1,
         "Subj subjectivity (Pang & Lee 2004), 5000 subjective (label 1) + 5000 objective",
     ),
