@@ -4,10 +4,11 @@ measured inside the pipeline's runs: `timing.encoder_speedup_75`, `timing.speedu
 
     python benchmarks/mlm_mae.py [--steps 40] [--rounds 3]
 
-The pre-training step: select 15% of the words (argsort), BERT's 80/10/10 corruption, the encoder, the tied head at
-the selected positions, AdamW with the warm-up/decay factor. The fine-tuning step: a length-grouped batch of 32
-sentences (random word ids stand in for SST-2: throughput depends on lengths, not content), the [CLS] classifier,
-AdamW. The bare loops have no checkpoints, progress, history, RNG bookkeeping or finiteness checks; rounds alternate.
+The pre-training step (the artefact's batch, 32 x 64 tokens): select 15% of the words (argsort), BERT's 80/10/10
+corruption, the encoder, the tied head at the selected positions, AdamW with the warm-up/decay factor. The
+fine-tuning step: a length-grouped batch of 32 sentences (random word ids stand in for SST-2: throughput depends on
+lengths, not content), the [CLS] classifier, AdamW. The bare loops have no checkpoints, progress, history, RNG
+bookkeeping or finiteness checks; rounds alternate.
 """
 
 from __future__ import annotations
@@ -146,7 +147,8 @@ def main() -> None:
           "steps")  # fmt: skip
     pcfg, fcfg = PretrainParams(), MlmMaeConfig()
     rows, data = corpus(4096, pcfg.max_len), sentences(args.steps * fcfg.batch_size)
-    for name, loops, arg, per in (("MLM pre-training (batch 128 x 64 tokens)", (bare_pretrain, kx_pretrain), rows,
+    pretraining = f"MLM pre-training (batch {pcfg.batch_size} x {pcfg.max_len} tokens)"
+    for name, loops, arg, per in ((pretraining, (bare_pretrain, kx_pretrain), rows,
                                    pcfg.batch_size), ("fine-tuning (batch 32 sentences)", (bare_finetune, kx_finetune),
                                                       data, fcfg.batch_size)):  # fmt: skip
         times: dict[str, list[float]] = {BARE: [], ENGINE: []}
