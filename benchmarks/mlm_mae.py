@@ -27,7 +27,7 @@ from kx_tasks.core.engine import fit
 from kx_tasks.mlm_mae import finetune, text
 from kx_tasks.mlm_mae.bert import BertMLM, Classifier, Encoder
 from kx_tasks.mlm_mae.config import MlmMaeConfig
-from kx_tasks.mlm_mae.corruption import bert_corrupt, select
+from kx_tasks.mlm_mae.corruption import bert_corrupt, random_ids, select
 from kx_tasks.mlm_mae.pretrain import PretrainParams, schedule
 
 VOCAB = 8005
@@ -45,14 +45,14 @@ def pretrain_parts(cfg: PretrainParams):
     model = BertMLM(Encoder(VOCAB, cfg.dim, cfg.layers, cfg.heads, cfg.ffn, cfg.max_len, dropout=cfg.dropout))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay,
                             fused=True)  # fmt: skip
-    random_ids = text.random_ids(VOCAB)
+    replacements = random_ids(VOCAB)
     gen = torch.Generator().manual_seed(0)
 
     def step(ids: torch.Tensor, i: int, total: int) -> torch.Tensor:
         for group in opt.param_groups:
             group["lr"] = cfg.lr * schedule(i, total, cfg.warmup)
         selected = select(text.is_word(ids), 0.15, gen)
-        loss = model.loss(bert_corrupt(ids, selected, text.MASK, random_ids, gen), ids, selected, text.PAD)
+        loss = model.loss(bert_corrupt(ids, selected, text.MASK, replacements, gen), ids, selected, text.PAD)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -94,7 +94,7 @@ def test_unknown_words_are_words_and_special_tokens_are_not():
     assert text.is_word(ids).tolist() == [[False, True, True, False, True, False, False]]
     out, pos, keep = corruption.drop_tokens(ids, text.is_word(ids), 0.7, text.PAD)  # ⌊0.7·3⌋ = 2 of 3 words dropped
     assert keep.sum() == 4 and pos[0][keep[0]].tolist()[0] == 0 and text.SEP in out[0].tolist()
-    assert text.random_ids(12).tolist() == list(range(len(text.SPECIAL), 12))  # [UNK] is never drawn
+    assert corruption.random_ids(12).tolist() == list(range(len(text.SPECIAL), 12))  # [UNK] is never drawn
 
 
 def test_tokenizer_is_deterministic_and_reserves_the_special_tokens():

@@ -20,6 +20,14 @@ from __future__ import annotations
 
 import torch
 
+from kx_tasks.mlm_mae.text import SPECIAL
+
+
+def random_ids(vocab: int, device=None) -> torch.Tensor:
+    """The ids BERT's random replacement draws from, uniformly: the in-vocabulary words (no special token, [UNK]
+    neither). The correction averages exactly these rows."""
+    return torch.arange(len(SPECIAL), vocab, device=device)
+
 
 def select(maskable: torch.Tensor, ratio: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """(B, L) bool of positions that may be chosen -> (B, L) bool with ⌊ratio·n⌋ of each row's n chosen uniformly."""

@@ -17,7 +17,7 @@ from kx_tasks.core.engine import fit
 from kx_tasks.core.io import read_json
 from kx_tasks.mlm_mae import text
 from kx_tasks.mlm_mae.bert import Classifier, Encoder
-from kx_tasks.mlm_mae.corruption import corrected_embedding, drop_tokens
+from kx_tasks.mlm_mae.corruption import corrected_embedding, drop_tokens, random_ids
 
 
 def load_encoder(folder: Path, device, dropout: float) -> tuple[Encoder, text.Tokenizer, dict]:
@@ -33,8 +33,8 @@ def correct(encoder: Encoder, ratio: float) -> None:
     """The post's correction on the input embedding (in place): every row its expectation under the corruption."""
     with torch.no_grad():
         e = encoder.tokens.weight
-        random_ids = text.random_ids(e.shape[0], e.device)
-        e.copy_(corrected_embedding(e, text.MASK, random_ids, ratio))
+        replacements = random_ids(e.shape[0], e.device)
+        e.copy_(corrected_embedding(e, text.MASK, replacements, ratio))
 
 
 def grouped_by_length(lengths: torch.Tensor, batch: int, gen: torch.Generator, mega: int = 50) -> list[torch.Tensor]:

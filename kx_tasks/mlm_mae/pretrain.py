@@ -25,7 +25,7 @@ from kx_tasks.core.params import Params
 from kx_tasks.core.registry import Artefact, Resources
 from kx_tasks.mlm_mae import corpus, text
 from kx_tasks.mlm_mae.bert import BertMLM, Encoder
-from kx_tasks.mlm_mae.corruption import bert_corrupt, select
+from kx_tasks.mlm_mae.corruption import bert_corrupt, random_ids, select
 
 log = logging.getLogger("kx")
 PART = Literal[corpus.PARTS]
@@ -94,7 +94,7 @@ def build(ratio: float):
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay,
                                 fused=True)  # fmt: skip
         gen = torch.Generator(device).manual_seed(run.seed)
-        random_ids = text.random_ids(len(tok), device)
+        replacements = random_ids(len(tok), device)
         steps_per_epoch = len(rows) // cfg.batch_size
         total = steps_per_epoch * cfg.epochs
         count = {"step": 0}
@@ -109,7 +109,7 @@ def build(ratio: float):
                 group["lr"] = cfg.lr * schedule(count["step"], total, cfg.warmup)
             count["step"] += 1
             selected = select(text.is_word(ids), ratio, gen)
-            corrupted = bert_corrupt(ids, selected, text.MASK, random_ids, gen)
+            corrupted = bert_corrupt(ids, selected, text.MASK, replacements, gen)
             loss = model.loss(corrupted, ids, selected, text.PAD)
             opt.zero_grad(set_to_none=True)
             loss.backward()

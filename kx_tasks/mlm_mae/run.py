@@ -15,7 +15,7 @@ from kx_tasks.core.settings import Run
 from kx_tasks.mlm_mae import corpus, finetune, mae, text
 from kx_tasks.mlm_mae.bert import Encoder
 from kx_tasks.mlm_mae.config import IDENTITY, MlmMaeConfig, checkpoint
-from kx_tasks.mlm_mae.corruption import bert_corrupt, corrected_embedding, drop_tokens, select
+from kx_tasks.mlm_mae.corruption import bert_corrupt, corrected_embedding, drop_tokens, random_ids, select
 
 HEAD_SEED = 7_000_003  # the classifier head's initial weights: the same for every condition of a seed
 
@@ -154,14 +154,14 @@ def averaging_gaps(encoder, ids: torch.Tensor, draws: int, g: torch.Generator) -
     plain = encoder.encode(x, keep_all)[:, 0]
     mae_mean = torch.zeros_like(plain)
     mlm_mean = torch.zeros_like(plain)
-    random_ids = text.random_ids(encoder.tokens.num_embeddings, ids.device)
+    replacements = random_ids(encoder.tokens.num_embeddings, ids.device)
     for _ in range(draws):
         keep = keep_all & ~select(words, 0.75, g)
         mae_mean += encoder.encode(x, keep)[:, 0] / draws
-        corrupted = bert_corrupt(ids, select(words, 0.15, g), text.MASK, random_ids, g)
+        corrupted = bert_corrupt(ids, select(words, 0.15, g), text.MASK, replacements, g)
         mlm_mean += encoder(corrupted, keep=keep_all)[:, 0] / draws
     weights = encoder.tokens.weight.clone()
-    encoder.tokens.weight.copy_(corrected_embedding(weights, text.MASK, random_ids, 0.15))
+    encoder.tokens.weight.copy_(corrected_embedding(weights, text.MASK, replacements, 0.15))
     corrected = encoder(ids, keep=keep_all)[:, 0]
     encoder.tokens.weight.copy_(weights)
 
@@ -196,12 +196,12 @@ def correction_check(embedding: torch.Tensor, seed: int, draws: int = 1_000_000)
     vocab = embedding.shape[0]
     token = len(text.SPECIAL) + int(torch.randint(0, vocab - len(text.SPECIAL), (1,), generator=g))
     ids = torch.full((draws // 100, 100), token)
-    random_ids = text.random_ids(vocab)
-    corrupted = bert_corrupt(ids, select(torch.ones_like(ids, dtype=torch.bool), 0.15, g), text.MASK, random_ids, g)
+    replacements = random_ids(vocab)
+    corrupted = bert_corrupt(ids, select(torch.ones_like(ids, dtype=torch.bool), 0.15, g), text.MASK, replacements, g)
     p = torch.bincount(corrupted.flatten(), minlength=vocab).double() / corrupted.numel()
     mean = p @ embedding
     se = ((p @ embedding**2 - mean**2) / corrupted.numel()).sqrt()
-    formula = corrected_embedding(embedding, text.MASK, random_ids, 0.15)[token]
+    formula = corrected_embedding(embedding, text.MASK, replacements, 0.15)[token]
     return {"correction_mc_z": float(((mean - formula).abs() / se).max())}
 
 

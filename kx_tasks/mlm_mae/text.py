@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Iterable
 
 import numpy as np
-import torch
 
 SPECIAL = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 PAD, UNK, CLS, SEP, MASK = range(len(SPECIAL))
@@ -24,12 +23,6 @@ def is_word(ids):
     """Which ids (a tensor) stand for words of the text: every token but [PAD], [CLS], [SEP] and [MASK] — [UNK] is an
     out-of-vocabulary word, so MLM may select it and DropToken may drop it."""
     return (ids == UNK) | (ids >= len(SPECIAL))
-
-
-def random_ids(vocab: int, device=None):
-    """The ids BERT's random replacement draws from, uniformly: the in-vocabulary words (no special token). The
-    correction averages exactly these rows."""
-    return torch.arange(len(SPECIAL), vocab, device=device)
 
 
 def words(text: str) -> list[str]:
