@@ -1,6 +1,7 @@
 # Functions for the rules: targets expanded from the config, input functions, per-stage resources.
 # Everything task-specific comes from the installed kx_tasks plugins, so a new plugin needs no edit here.
 import json
+import os
 
 from kx_tasks.core import settings, stages
 from kx_tasks.core.registry import discover, discover_artefacts

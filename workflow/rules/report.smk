@@ -27,6 +27,6 @@ rule report:
         runtime=10,
     params:
         runs=run_roots(),
-        out=REPORT,
+        out=lambda w, output: os.path.dirname(output.html),
     shell:
         "kx report --out {params.out} {params.runs} > {log} 2>&1 && cat {log}"
