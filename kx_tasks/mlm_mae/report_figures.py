@@ -8,11 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kx_tasks.mlm_mae.config import BAND, DROPS, SETS
-from kx_tasks.mlm_mae.tables import paired_differences
+from kx_tasks.mlm_mae.config import BAND, SETS
+from kx_tasks.mlm_mae.tables import RATIOS, paired_differences, variant_values
 from kx_tasks.shared.plotting import new_figure, save_figure
 
-RATIOS = {"plain": 0.0, **DROPS}
 # The post's table (kexue.fm/archives/8770): CLUE dev accuracy, BERT-base, best over epochs, one run per cell.
 POST_CLUE = {
     "IFLYTEK": (60.06, 60.56, 60.10, 61.29, 61.45),
@@ -22,10 +21,6 @@ POST_CLUE = {
     "WSC": (78.62, 77.30, 77.30, 73.68, 69.41),
     "CSL": (83.93, 83.33, 83.30, 83.37, 82.56),
 }
-
-
-def _seed_values(metrics, variant: str, metric: str) -> np.ndarray:
-    return metrics[(metrics.variant == variant) & (metrics.metric == metric)]["value"].to_numpy()
 
 
 def plot_variants(metrics, runs, out_dir: Path) -> list[Path]:
@@ -46,11 +41,11 @@ def droptoken(metrics, path: Path) -> Path:
             continue
         means = []
         for v, r in RATIOS.items():
-            acc = 100 * _seed_values(metrics, f"{s}.{v}", "test_acc_last")
+            acc = 100 * variant_values(metrics, f"{s}.{v}", "test_acc_last").to_numpy()
             axes[0, 0].plot(np.full(len(acc), r), acc, "o", color=f"C{k}", ms=3, alpha=0.6)
             means.append(acc.mean() if len(acc) else np.nan)
         axes[0, 0].plot(ratios, means, "-", color=f"C{k}", label=s)
-        speed = [_seed_values(metrics, f"{s}.{v}", "timing.speedup").mean() if v != "plain" else 1.0
+        speed = [variant_values(metrics, f"{s}.{v}", "timing.speedup").mean() if v != "plain" else 1.0
                  for v in RATIOS]  # fmt: skip
         axes[0, 2].plot(ratios, speed, "o-", color=f"C{k}", label=s)
     axes[0, 0].set_title("kx: last-epoch test accuracy (dots: seeds)", fontsize=9)

@@ -209,11 +209,11 @@ def evaluate(run: Run, inputs: dict[str, Path], out_dir: Path) -> dict[str, floa
     cfg: MlmMaeConfig = run.params
     if cfg.condition == "mae":
         return read_json(inputs["train"] / "mae.json")
-    fits = sorted(p.parent for p in inputs["train"].rglob("evals.jsonl"))
-    readings = [finetune.accuracies(read_jsonl(p / "evals.jsonl")) for p in fits]
-    metrics = {key: float(np.mean([r[key] for r in readings])) for key in readings[0]}  # over folds and seeds
+    fits = [read_jsonl(p) for p in sorted(inputs["train"].rglob("evals.jsonl"))]  # one per fold and seed
+    readings = [finetune.accuracies(evals) for evals in fits]
+    metrics = {key: float(np.mean([r[key] for r in readings])) for key in readings[0]}
     metrics["fits"] = float(len(fits))
-    seconds = [np.diff([0.0] + [r["seconds"] for r in read_jsonl(p / "evals.jsonl")]) for p in fits]
+    seconds = [np.diff([0.0] + [r["seconds"] for r in evals]) for evals in fits]
     metrics["timing.epoch_seconds"] = float(np.median(np.concatenate(seconds)))
     if (inputs["train"] / "speed.json").exists():
         metrics["timing.speedup"] = read_json(inputs["train"] / "speed.json")["speedup"]

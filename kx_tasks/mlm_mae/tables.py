@@ -15,7 +15,7 @@ MAE = ("pretrain.mlm_loss", "pretrain.unigram_entropy", "timing.encoder_speedup_
 SWEEP = ("test_acc_last", "test_acc_devsel", "dev_acc_best", "timing.speedup", "timing.epoch_seconds")
 
 
-def _values(metrics, variant: str, metric: str) -> pd.Series:
+def variant_values(metrics, variant: str, metric: str) -> pd.Series:
     rows = metrics[(metrics.variant == variant) & (metrics.metric == metric)]
     return rows.set_index("seed")["value"]
 
@@ -25,8 +25,8 @@ def paired_differences(metrics) -> pd.DataFrame:
     rows = []
     for s in SETS:
         for suffix, ratio in (("", "15%"), ("40", "40%")):
-            diff = (_values(metrics, f"{s}.corrected{suffix}", "test_acc_last")
-                    - _values(metrics, f"{s}.plain{suffix}", "test_acc_last")).dropna() * 100  # fmt: skip
+            diff = (variant_values(metrics, f"{s}.corrected{suffix}", "test_acc_last")
+                    - variant_values(metrics, f"{s}.plain{suffix}", "test_acc_last")).dropna() * 100  # fmt: skip
             if diff.empty:
                 continue
             x = Summary.of(diff.to_numpy())
@@ -71,7 +71,7 @@ def identity_table(metrics) -> pd.DataFrame:
         row = {}
         for form in (*IDENTITY, *CONTROLS):
             for dt in ("f32", "f64"):
-                values = _values(metrics, "mae", f"mae.{encoder}.{form}_{dt}").dropna()
+                values = variant_values(metrics, "mae", f"mae.{encoder}.{form}_{dt}").dropna()
                 if not values.empty:
                     row[f"{form} {dt}"] = f"{(values.min() if form in CONTROLS else values.max()):.2g}"
         if row:
