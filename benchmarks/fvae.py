@@ -57,7 +57,7 @@ def kx_loop(model, images: torch.Tensor, cfg: FvaeConfig, steps: int) -> float:
     cfg = cfg.model_copy(update={f"{cfg.model}_steps": steps, "marks": 2})
     with tempfile.TemporaryDirectory() as d:
         start = time.perf_counter()
-        loop.train(model, images, cfg, torch.Generator().manual_seed(0), lambda step: {}, Path(d) / "ckpt", Path(d),
+        loop.train(model, images, cfg, torch.Generator().manual_seed(0), lambda loop: {}, Path(d) / "ckpt", Path(d),
                    "bench")  # fmt: skip
         return (time.perf_counter() - start) / steps
 

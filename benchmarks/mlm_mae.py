@@ -71,15 +71,13 @@ def bare_pretrain(rows: torch.Tensor, cfg: PretrainParams, steps: int) -> float:
 
 def kx_pretrain(rows: torch.Tensor, cfg: PretrainParams, steps: int) -> float:
     model, opt, gen, step = pretrain_parts(cfg)
-    count = {"i": 0}
 
     def batches(epoch: int):
         for _ in range(steps // 2):
             yield rows[torch.randint(0, len(rows), (cfg.batch_size,), generator=gen)]
 
-    def engine_step(ids):
-        count["i"] += 1
-        return {"mlm_loss": step(ids, count["i"] - 1, steps)}
+    def engine_step(ids, loop):
+        return {"mlm_loss": step(ids, loop.step, steps)}
 
     with tempfile.TemporaryDirectory() as d:
         start = time.perf_counter()

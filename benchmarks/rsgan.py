@@ -72,7 +72,7 @@ def kx_loop(G, D, x, loss: str, g_steps: int, batch: int, z_dim: int, iterations
 
     with tempfile.TemporaryDirectory() as d:
         start = time.perf_counter()
-        gan.train(G, D, real, schedule, opt_g, opt_d, gen, lambda step: {}, Path(d) / "ckpt", Path(d), "bench", {})
+        gan.train(G, D, real, schedule, opt_g, opt_d, gen, lambda loop: {}, Path(d) / "ckpt", Path(d), "bench", {})
         return (time.perf_counter() - start) / iterations
 
 

@@ -3,7 +3,9 @@
     python engine_job.py OUT_DIR CHECKPOINT_DIR [STEP_SLEEP_S]
 
 Every kind of randomness the engine must restore is used: the task's own generator (shuffling), torch's global
-RNG (dropout), numpy's global RNG (input noise) and Python's `random` (label smoothing draw). Writes
+RNG (dropout), numpy's global RNG (input noise) and Python's `random` (label smoothing draw); and every kind of loop
+state it owns: a learning-rate schedule of the global step, the step itself (read by the step function), a tensor
+kept with the loop. Writes
 OUT_DIR/weights.pt, OUT_DIR/metrics.json and OUT_DIR/history.jsonl; OUT_DIR/progress holds the last step done.
 """
 
@@ -17,8 +19,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from kx_tasks.core.engine import fit
+from kx_tasks.core.engine import fit, step_schedule
 from kx_tasks.core.seeding import seed_everything
+
+
+def decay(step: int) -> float:
+    return 1 / (1 + step)
+
+
+def lr(opt) -> float:
+    return opt.param_groups[0]["lr"]
 
 
 def main(out: Path, checkpoints: Path, sleep_s: float) -> None:
@@ -39,13 +49,14 @@ def main(out: Path, checkpoints: Path, sleep_s: float) -> None:
             noise = torch.from_numpy(np.random.normal(0, 0.1, (len(idx), 8)).astype(np.float32))
             yield x[idx] + noise, y[idx]
 
-    def step(batch):
+    def step(batch, loop):
         xb, yb = batch
-        smoothing = random.uniform(0.0, 0.1)
+        smoothing = random.uniform(0.0, 0.1) * (1 + loop.step % 3)
         ce = torch.nn.functional.cross_entropy(model(xb), yb, reduction="none", label_smoothing=smoothing)
         opt.zero_grad()
         ce.mean().backward()
         opt.step()
+        loop.kept["lr_trace"] = torch.cat([loop.kept.get("lr_trace", torch.zeros(0)), torch.tensor([lr(opt)])])
         done[0] += 1
         (out / "progress.tmp").write_text(str(done[0]))
         (out / "progress.tmp").replace(out / "progress")  # atomic: the watching test never reads a half-written file
@@ -59,6 +70,7 @@ def main(out: Path, checkpoints: Path, sleep_s: float) -> None:
         steps_per_epoch=10,
         models={"net": model},
         optimizers={"adam": opt},
+        schedules={"decay": step_schedule(opt, decay)},
         generators={"data": gen},
         checkpoint_dir=checkpoints,
         label="job",
@@ -68,7 +80,8 @@ def main(out: Path, checkpoints: Path, sleep_s: float) -> None:
     torch.save(model.state_dict(), out / "weights.pt")
     # Wall times differ between runs; everything else must repeat to the byte.
     kept = [{k: v for k, v in row.items() if k not in ("seconds", "samples_per_s")} for row in log.history]
-    (out / "metrics.json").write_text(json.dumps(kept, sort_keys=True))
+    trace = log.loop.kept["lr_trace"].tolist()
+    (out / "metrics.json").write_text(json.dumps({"history": kept, "lr": trace}, sort_keys=True))
 
 
 if __name__ == "__main__":

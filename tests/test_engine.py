@@ -49,6 +49,8 @@ def test_killed_mid_epoch_and_resumed_equals_uninterrupted(tmp_path):
     assert "resumed from epoch 2 (step 20)" in err.decode()
     for name in ("weights.pt", "metrics.json"):
         assert (tmp_path / "killed" / name).read_bytes() == (tmp_path / "straight" / name).read_bytes(), name
+    lrs = json.loads((tmp_path / "killed" / "metrics.json").read_text())["lr"]
+    assert lrs == pytest.approx([1e-2 / (1 + s) for s in range(40)]), "the schedule must continue, not restart"
     rows = [json.loads(line) for line in (tmp_path / "killed" / "history.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4], "history lines of the lost half-epoch must not repeat"
 
@@ -67,7 +69,7 @@ def linear_problem(noisy: bool = False, extra=None):
         for i in range(0, 64, 16):
             yield x[perm[i : i + 16]]
 
-    def step(xb):
+    def step(xb, loop):
         calls[0] += 1
         target = torch.randn(len(xb)) if noisy else torch.zeros(len(xb))
         loss = (model(xb).squeeze(-1) - target).square()
@@ -96,7 +98,7 @@ def test_non_finite_loss_names_term_and_step(check_every, tmp_path):
 
 
 def test_evaluation_callbacks_leave_the_training_stream_alone(tmp_path):
-    def evaluate(step):
+    def evaluate(loop):
         return {"probe": float(torch.randn(1))}  # would shift the stream if not forked
 
     torch.manual_seed(0)

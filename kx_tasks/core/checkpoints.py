@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import signal
 from pathlib import Path
 
 import torch
@@ -23,6 +25,10 @@ import torch
 from kx_tasks.core.io import atomic_path, write_json
 
 KEEP = 2  # newest checkpoints kept; older ones are deleted after each save
+# Fault injection for the resume tests: with KX_KILL_AFTER_SAVES=N the process SIGKILLs itself right after its N-th
+# checkpoint is on disk (a preemption at the worst moment: nothing after it runs, no handler, no flush).
+KILL_AFTER_SAVES = "KX_KILL_AFTER_SAVES"
+_saves = [0]  # checkpoints this process has written
 PROVENANCE = "provenance.json"
 log = logging.getLogger("kx")
 
@@ -63,6 +69,9 @@ def save(state: dict, directory: str | Path, step: int) -> Path:
         torch.save({**state, "step": step, "provenance": _provenance(directory)}, tmp)
     for old in sorted(directory.glob("step*.pt"))[:-KEEP]:
         old.unlink(missing_ok=True)
+    _saves[0] += 1
+    if os.environ.get(KILL_AFTER_SAVES) == str(_saves[0]):
+        os.kill(os.getpid(), signal.SIGKILL)
     return path
 
 

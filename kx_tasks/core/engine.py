@@ -1,11 +1,17 @@
 """The training engine every task that trains a network runs on (after MAE's engine_pretrain.py and nanoGPT's loop).
 
-The task owns its models, optimisers and random generators and writes one `step(batch) -> {term: tensor}` (one
-optimisation step: one Adam for a VAE, two for a GAN) and one `batches(epoch)` iterator; the engine owns the rest:
-resume from the last checkpoint with every RNG state (the task's generators, torch CPU/CUDA, numpy, random), so a
-killed and resumed run equals an uninterrupted one; progress lines with rate and ETA; per-epoch history as JSON
-lines; a stop on a non-finite loss term naming the term and the step; checkpoints in nanoGPT's dict shape
-({model, optimizer, config, step, metrics, ...}); and optional evaluation callbacks every N steps.
+The task owns its models, optimisers and random generators and writes one `step(batch, loop) -> {term: tensor}`
+(one optimisation step: one Adam for a VAE, two for a GAN) and one `batches(epoch)` iterator; the engine owns the
+rest, and all of the loop's state (`Loop`: the global step, the training clock, the learning-rate schedules, the
+task's timers and kept tensors): resume from the last checkpoint with that state and every RNG state (the task's
+generators, torch CPU/CUDA, numpy, random), so a killed and resumed run equals an uninterrupted one; progress lines
+with rate and ETA; per-epoch history as JSON lines; a stop on a non-finite loss term naming the term and the step;
+checkpoints in nanoGPT's dict shape ({model, optimizer, config, step, metrics, ...}); and optional evaluation
+callbacks every N steps, whose rows carry the step and the training seconds so far.
+
+A task keeps no loop state of its own: a learning rate that changes with the step is a torch scheduler handed to
+`fit(schedules=...)` (stepped after every step, its state checkpointed; `step_schedule` turns a function of the
+global step into one), and a step reads `loop.step` (the 0-based index of the step it is taking).
 
     from kx_tasks.core.engine import fit
     gen = torch.Generator(device).manual_seed(run.seed)              # every draw of the loop comes from here
@@ -14,16 +20,17 @@ lines; a stop on a non-finite loss term naming the term and the step; checkpoint
         perm = torch.randperm(len(x), generator=gen, device=device)
         for i in range(0, len(x), 100):
             yield x[perm[i : i + 100]]
-    def step(xb):                                                    # returns per-sample loss terms, (B,) each
+    def step(xb, loop):                                              # returns per-sample loss terms, (B,) each
         terms = model.loss_terms(xb, torch.randn(len(xb), 20, generator=gen, device=device))
         opt.zero_grad(); sum(t.mean() for t in terms.values()).backward(); opt.step(); return terms
     log = fit(step, batches, epochs=20, steps_per_epoch=600, models={"vae": model}, optimizers={"adam": opt},
+              schedules={"warmup": step_schedule(opt, lambda s: min(1, (s + 1) / 100))},
               generators={"data": gen}, checkpoint_dir=inputs["checkpoints"] / "vae", label="mnist vae")
 
 Per-epoch rows hold each term's mean per sample (terms of shape (B,)) or per step (scalars), their sum as "loss",
-the epoch's wall time and rate. Checkpoints are written at the end of each epoch: a run killed mid-epoch redoes
-that epoch from its start state, so `batches` and `step` must draw only from the generators handed to `fit`
-(or the global RNGs, which are restored too).
+the epoch's training seconds (evaluation excluded) and rate. Checkpoints are written at the end of each epoch: a run
+killed mid-epoch redoes that epoch from its start state, so `batches` and `step` must draw only from the generators
+handed to `fit` (or the global RNGs, which are restored too).
 
 References:
 - MAE, engine_pretrain.py (the non-finite stop): https://github.com/facebookresearch/mae
@@ -53,10 +60,60 @@ class NonFiniteLoss(FloatingPointError):
     """A loss term became NaN or infinite; the message names the term and the step."""
 
 
+# Fields of history and evaluation rows that read a clock: they differ between runs, everything else repeats.
+CLOCK_FIELDS = ("seconds",)
+
+
+def is_clock_field(name: str) -> bool:
+    """Whether a history/evaluation column reads a clock (`seconds`, a rate `..._per_s`)."""
+    return name in CLOCK_FIELDS or name.endswith("_per_s")
+
+
+def without_clock(rows: list[dict]) -> list[dict]:
+    """History or evaluation rows without their clock fields: what must repeat exactly between runs."""
+    return [{k: v for k, v in row.items() if not is_clock_field(k)} for row in rows]
+
+
+@dataclass
+class Loop:
+    """The state of a training loop, owned by the engine and in every checkpoint: a resumed run continues it."""
+
+    step: int = 0  # optimisation steps done: inside `step`, the 0-based index of the step being taken
+    epoch: int = 0  # epochs done
+    seconds: float = 0.0  # training seconds over every attempt, evaluation excluded (at the end of the last epoch)
+    timers: dict[str, float] = field(default_factory=dict)  # seconds of named parts of a step, summed by the task
+    kept: dict[str, torch.Tensor] = field(default_factory=dict)  # tensors a task keeps across the run (snapshots)
+
+    def add_time(self, name: str, seconds: float) -> None:
+        """Count `seconds` towards the timer `name` (e.g. the part of a step spent building its batch)."""
+        self.timers[name] = self.timers.get(name, 0.0) + seconds
+
+    def state_dict(self) -> dict:
+        return {
+            "step": self.step,
+            "epoch": self.epoch,
+            "seconds": self.seconds,
+            "timers": dict(self.timers),
+            "kept": dict(self.kept),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.step, self.epoch, self.seconds = int(state["step"]), int(state["epoch"]), float(state["seconds"])
+        self.timers = {k: float(v) for k, v in state["timers"].items()}
+        self.kept = dict(state["kept"])
+
+
 @dataclass
 class TrainLog:
     history: list[dict] = field(default_factory=list)  # one row per epoch
     evaluations: list[dict] = field(default_factory=list)  # one row per evaluation callback: {"step": s, ...}
+    loop: Loop = field(default_factory=Loop)  # the loop's state at the end
+
+
+def step_schedule(optimizer: torch.optim.Optimizer, factor: Callable[[int], float]):
+    """A learning-rate schedule that is a function of the global step: before step s (0-based) every group's
+    learning rate is its initial one times factor(s). The engine steps it after each step and checkpoints it."""
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 def rng_state(generators: dict[str, torch.Generator]) -> dict:
@@ -91,14 +148,21 @@ def _write_jsonl(path: Path | None, rows: list[dict], mode: str) -> None:
             f.writelines(json.dumps(row, sort_keys=True) + "\n" for row in rows)
 
 
+def _sync() -> None:
+    """Wait for queued GPU work, so that a clock reading counts it (a no-op on the CPU)."""
+    if torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
 def fit(
-    step: Callable[[object], dict[str, torch.Tensor]],
+    step: Callable[[object, Loop], dict[str, torch.Tensor]],
     batches: Callable[[int], Iterable],
     *,
     epochs: int,
     steps_per_epoch: int,
     models: dict[str, torch.nn.Module],
     optimizers: dict[str, torch.optim.Optimizer],
+    schedules: dict[str, torch.optim.lr_scheduler.LRScheduler] | None = None,
     generators: dict[str, torch.Generator] | None = None,
     checkpoint_dir: Path | None = None,
     label: str = "train",
@@ -106,85 +170,107 @@ def fit(
     unit: str = "samples",
     total: str | None = "loss",
     history_path: Path | None = None,
-    evaluate: Callable[[int], dict[str, float]] | None = None,
+    evaluate: Callable[[Loop], dict[str, float]] | None = None,
     eval_every: int = 0,
     evals_path: Path | None = None,
     config: dict | None = None,
     check_every: int = 1,
     progress_every_s: float = 30.0,
 ) -> TrainLog:
-    """Train for `epochs` epochs of `batches(epoch)`, calling `step(batch)` on each; see the module docstring.
+    """Train for `epochs` epochs of `batches(epoch)`, calling `step(batch, loop)` on each; see the module docstring.
 
+    schedules: torch schedulers stepped once after every step (e.g. `step_schedule`), checkpointed with the rest.
     total: name of the history column holding the sum of the terms (None: no sum, e.g. a GAN's D and G losses).
-    evaluate(global_step) runs every `eval_every` steps (0: never) under a forked global RNG; its rows, with
-    "step", go to TrainLog.evaluations and `evals_path`. check_every: steps between finiteness checks (each one
-    reads one flag from the device); the error still names the first bad step.
+    evaluate(loop) runs every `eval_every` steps (0: never) under a forked global RNG, after loop.step counts the
+    step just taken; its rows, with "step" and "seconds" (training seconds so far), go to TrainLog.evaluations and
+    `evals_path`. check_every: steps between finiteness checks (each one reads one flag from the device); the error
+    still names the first bad step.
     """
     generators = generators or {}
+    schedules = schedules or {}
     result = TrainLog()
-    start_epoch = 0
+    loop = result.loop
     if checkpoint_dir is not None and (state := checkpoints.load_latest(checkpoint_dir)) is not None:
         for name, model in models.items():
             model.load_state_dict(state["model"][name])
         for name, opt in optimizers.items():
             opt.load_state_dict(state["optimizer"][name])
+        for name, schedule in schedules.items():
+            schedule.load_state_dict(state["schedules"][name])
         set_rng_state(state["rng"], generators)
-        result = TrainLog(state["metrics"]["history"], state["metrics"]["evaluations"])
-        start_epoch = state["epoch"]
-        log.info("%s: resumed from epoch %d (step %d)", label, start_epoch, state["step"])
+        loop.load_state_dict(state["loop"])
+        result.history, result.evaluations = state["metrics"]["history"], state["metrics"]["evaluations"]
+        log.info("%s: resumed from epoch %d (step %d)", label, loop.epoch, loop.step)
     _write_jsonl(history_path, result.history, "w")
     _write_jsonl(evals_path, result.evaluations, "w")
-    epoch_progress = Progress(epochs, f"{label} epoch", unit="epoch", every_s=0.0, log=log, done=start_epoch)
+    epoch_progress = Progress(epochs, f"{label} epoch", unit="epoch", every_s=0.0, log=log, done=loop.epoch)
     step_progress = Progress(
-        epochs * steps_per_epoch, f"{label} step", unit="steps", every_s=progress_every_s, log=log,
-        done=start_epoch * steps_per_epoch,
-    )  # fmt: skip
-    global_step = start_epoch * steps_per_epoch
+        epochs * steps_per_epoch,
+        f"{label} step",
+        unit="steps",
+        every_s=progress_every_s,
+        log=log,
+        done=loop.epoch * steps_per_epoch,
+    )
     for model in models.values():
         model.train()
-    for epoch in range(start_epoch, epochs):
+    while loop.epoch < epochs:
+        _sync()
         t0 = time.perf_counter()
+        evaluating = 0.0  # seconds of this epoch spent in evaluation callbacks
         sums: dict[str, torch.Tensor] = {}
         counts: dict[str, int] = {}
         pending: list[tuple[int, torch.Tensor]] = []  # (step, finite flag per term), read every check_every steps
         names: list[str] = []
-        for batch in batches(epoch):
-            terms = step(batch)
-            global_step += 1
+        for batch in batches(loop.epoch):
+            terms = step(batch, loop)
+            loop.step += 1
+            for schedule in schedules.values():
+                schedule.step()
             with torch.no_grad():
                 names = list(terms)
-                pending.append((global_step, torch.stack([t.isfinite().all() for t in terms.values()])))
+                pending.append((loop.step, torch.stack([t.isfinite().all() for t in terms.values()])))
                 for k, t in terms.items():
                     sums[k] = sums.get(k, 0.0) + t.sum()
                     counts[k] = counts.get(k, 0) + t.numel()
             if len(pending) >= check_every:
-                _check_finite(pending, names, label, epoch)
+                _check_finite(pending, names, label, loop.epoch)
             step_progress.update(1)
-            if evaluate is not None and eval_every and global_step % eval_every == 0:
-                row = _evaluate(evaluate, global_step, models)
+            if evaluate is not None and eval_every and loop.step % eval_every == 0:
+                _sync()
+                t_eval = time.perf_counter()
+                seconds = loop.seconds + (t_eval - t0 - evaluating)
+                row = _evaluate(evaluate, loop, seconds, models)
                 result.evaluations.append(row)
                 _write_jsonl(evals_path, [row], "a")
-        _check_finite(pending, names, label, epoch)
-        wall = time.perf_counter() - t0
+                _sync()
+                evaluating += time.perf_counter() - t_eval
+        _check_finite(pending, names, label, loop.epoch)
+        _sync()
+        train_s = time.perf_counter() - t0 - evaluating
+        loop.seconds += train_s
+        loop.epoch += 1
         row = {k: float(v) / counts[k] for k, v in sums.items()}
         if total is not None:
             row[total] = sum(row.values())
         samples = samples_per_epoch or steps_per_epoch
-        row.update({"epoch": epoch + 1, "step": global_step, "seconds": wall, f"{unit}_per_s": samples / wall})
+        row.update({"epoch": loop.epoch, "step": loop.step, "seconds": train_s, f"{unit}_per_s": samples / train_s})
         result.history.append(row)
         _write_jsonl(history_path, [row], "a")
         terms_text = " ".join(f"{k} {row[k]:.4g}" for k in sums)
-        epoch_progress.update(1, note=f"{terms_text}, {samples / wall:.0f} {unit}/s")
+        epoch_progress.update(1, note=f"{terms_text}, {samples / train_s:.0f} {unit}/s")
         if checkpoint_dir is not None:
             state = {
                 "model": {name: m.state_dict() for name, m in models.items()},
                 "optimizer": {name: o.state_dict() for name, o in optimizers.items()},
+                "schedules": {name: s.state_dict() for name, s in schedules.items()},
                 "config": config or {},
-                "epoch": epoch + 1,
+                "epoch": loop.epoch,
+                "loop": loop.state_dict(),
                 "metrics": {"history": result.history, "evaluations": result.evaluations},
                 "rng": rng_state(generators),
             }
-            checkpoints.save(state, checkpoint_dir, global_step)
+            checkpoints.save(state, checkpoint_dir, loop.step)
     for model in models.values():
         model.eval()
     return result
@@ -203,11 +289,12 @@ def _check_finite(pending: list[tuple[int, torch.Tensor]], names: list[str], lab
     pending.clear()
 
 
-def _evaluate(evaluate: Callable[[int], dict], global_step: int, models: dict[str, torch.nn.Module]) -> dict:
+def _evaluate(evaluate: Callable[[Loop], dict], loop: Loop, seconds: float, models: dict[str, torch.nn.Module]) -> dict:
     devices = [torch.cuda.current_device()] if torch.cuda.is_initialized() else []
     with torch.random.fork_rng(devices=devices):  # the callback's draws must not shift the training stream
-        row = {"step": global_step, **{k: float(v) for k, v in evaluate(global_step).items()}}
+        measured = {k: float(v) for k, v in evaluate(loop).items()}
+    row = {"step": loop.step, "seconds": seconds, **measured}
     for model in models.values():
         model.train()
-    log.info("eval at step %d: %s", global_step, " ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "step"))
+    log.info("eval at step %d: %s", loop.step, " ".join(f"{k} {v:.4g}" for k, v in measured.items()))
     return row

@@ -51,7 +51,7 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
     real_stats = frechet.gaussian(real_features[: cfg.curve_samples])
     curve_test = test_images[: cfg.curve_images]
 
-    def checkpoint(step: int) -> dict[str, float]:
+    def checkpoint(_) -> dict[str, float]:  # called by the engine with its Loop
         bpd = measures.bpd_per_image(model, curve_test, EVAL_SEED).mean()
         x = measures.samples(model, cfg.curve_samples, CURVE_TEMPERATURE, NOISE_SEED)
         return {"bpd": float(bpd), "fd": frechet.distance(*frechet.gaussian(classifier.features(net, x)), *real_stats)}

@@ -84,7 +84,6 @@ def train_model(model, x, y, plan, cfg: MixupConfig, checkpoint_dir, out_dir, la
     slices = batch_slices(n, cfg.batch_size)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     sched = lr_schedule(opt, cfg, len(slices))
-    clock = {"mix": 0.0, "step": 0.0}
 
     def batches(epoch: int):
         for sl in slices:
@@ -102,7 +101,7 @@ def train_model(model, x, y, plan, cfg: MixupConfig, checkpoint_dir, out_dir, la
             return x[idx]
         return crop_flip(x[idx], plan["shift"][epoch, idx], plan["flip"][epoch, idx])
 
-    def step(batch) -> dict[str, torch.Tensor]:
+    def step(batch, loop) -> dict[str, torch.Tensor]:
         t0 = time.perf_counter()
         epoch, ia, ib, lam_x, lam_y = batch
         lx = lam_x[:, None, None, None]
@@ -112,9 +111,8 @@ def train_model(model, x, y, plan, cfg: MixupConfig, checkpoint_dir, out_dir, la
         opt.zero_grad(set_to_none=True)
         ce.mean().backward()
         opt.step()
-        sched.step()
-        clock["mix"] += t1 - t0
-        clock["step"] += time.perf_counter() - t0
+        loop.add_time("mix", t1 - t0)
+        loop.add_time("step", time.perf_counter() - t0)
         return {"ce": ce}
 
     log = fit(
@@ -123,7 +121,8 @@ def train_model(model, x, y, plan, cfg: MixupConfig, checkpoint_dir, out_dir, la
         epochs=cfg.epochs,
         steps_per_epoch=len(slices),
         models={"cnn": model},
-        optimizers={"sgd": opt, "onecycle": sched},  # the schedule's state resumes with the optimiser's
+        optimizers={"sgd": opt},
+        schedules={"lr": sched},
         checkpoint_dir=checkpoint_dir / "cnn",
         label=f"{label} cnn",
         samples_per_epoch=n,
@@ -131,7 +130,7 @@ def train_model(model, x, y, plan, cfg: MixupConfig, checkpoint_dir, out_dir, la
         history_path=out_dir / "history.jsonl",
         config=cfg.model_dump(mode="json"),
     )
-    return model, log, clock["mix"] / max(clock["step"], 1e-12)
+    return model, log, log.loop.timers["mix"] / max(log.loop.timers["step"], 1e-12)
 
 
 def lr_schedule(opt, cfg: MixupConfig, steps_per_epoch: int):

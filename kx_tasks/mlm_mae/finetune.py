@@ -1,19 +1,20 @@
 """Fine-tuning the pre-trained tiny BERT on SST-2 or TREC, on the shared engine: [CLS] classifier, AdamW with linear
-decay, optional DropToken on the training batches (never at evaluation), optional embedding correction applied to
-the fine-tuning copy of the input embedding before the first step. Dev and test accuracy after every epoch
-(evaluation, not training time); the engine's progress, checkpoints and non-finite stop.
+decay (a schedule of the engine's global step), optional DropToken on the training batches (never at evaluation),
+optional embedding correction applied to the fine-tuning copy of the input embedding before the first step. Dev and
+test accuracy after every epoch (evaluation, not training time); the engine's progress, checkpoints and non-finite
+stop.
 """
 
 from __future__ import annotations
 
-import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from kx_tasks.core.engine import fit
+from kx_tasks.core.engine import Loop, fit, step_schedule
 from kx_tasks.core.io import read_json
 from kx_tasks.mlm_mae import text
 from kx_tasks.mlm_mae.bert import Classifier, Encoder
@@ -23,8 +24,9 @@ from kx_tasks.mlm_mae.corruption import corrected_embedding, drop_tokens, random
 def load_encoder(folder: Path, device, dropout: float) -> tuple[Encoder, text.Tokenizer, dict]:
     facts = read_json(folder / "bert.json")
     tok = text.Tokenizer(read_json(folder / "vocab.json"))
-    encoder = Encoder(len(tok), facts["dim"], facts["layers"], facts["heads"], facts["ffn"], facts["max_len"],
-                      dropout=dropout)  # fmt: skip
+    encoder = Encoder(
+        len(tok), facts["dim"], facts["layers"], facts["heads"], facts["ffn"], facts["max_len"], dropout=dropout
+    )
     encoder.load_state_dict(torch.load(folder / "encoder.pt", map_location=device, weights_only=True))
     return encoder.to(device), tok, facts
 
@@ -69,26 +71,24 @@ def accuracy(model: Classifier, ids: torch.Tensor, labels: torch.Tensor, batch: 
     return hits / len(ids)
 
 
-def finetune(model: Classifier, sets: dict, cfg, gen: torch.Generator, checkpoint_dir: Path, out_dir: Path,
-             label: str):  # fmt: skip
+def linear_decay(step: int, total: int) -> float:
+    """Learning-rate factor at 0-based `step`: from 1 down to 1/total, linearly."""
+    return 1 - step / total
+
+
+def finetune(model: Classifier, sets: dict, cfg, gen: torch.Generator, checkpoint_dir: Path, out_dir: Path, label: str):
     """sets: split -> (ids (N, L) tensor, labels (N,) tensor) on the model's device."""
     x, y = sets["train"]
     steps = len(x) // cfg.batch_size
     total = steps * cfg.epochs
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01, fused=True)
-    count = {"step": 0, "start": 0.0, "evals": 0.0}
 
     lengths = (x != text.PAD).sum(1)
 
     def batches(epoch: int):
         yield from grouped_by_length(lengths, cfg.batch_size, gen)[:steps]
 
-    def step(idx: torch.Tensor) -> dict[str, torch.Tensor]:
-        if not count["start"]:
-            count["start"] = time.perf_counter()
-        for group in opt.param_groups:
-            group["lr"] = cfg.lr * (1 - count["step"] / total)
-        count["step"] += 1
+    def step(idx: torch.Tensor, loop: Loop) -> dict[str, torch.Tensor]:
         ids = trim(x[idx])
         if cfg.drop_ratio > 0:
             ids, pos, keep = drop_tokens(ids, text.is_word(ids), cfg.drop_ratio, text.PAD, gen)
@@ -100,18 +100,29 @@ def finetune(model: Classifier, sets: dict, cfg, gen: torch.Generator, checkpoin
         opt.step()
         return {"loss": loss.detach(), "tokens": keep.sum().float()}
 
-    def evaluate(global_step: int) -> dict[str, float]:
-        t0 = time.perf_counter()
-        seconds = t0 - count["start"] - count["evals"]
-        row = {"seconds": seconds, "dev_acc": accuracy(model, *sets["dev"]), "test_acc": accuracy(model, *sets["test"])}
-        count["evals"] += time.perf_counter() - t0
-        return row
+    def evaluate(loop: Loop) -> dict[str, float]:
+        return {"dev_acc": accuracy(model, *sets["dev"]), "test_acc": accuracy(model, *sets["test"])}
 
-    return fit(step, batches, epochs=cfg.epochs, steps_per_epoch=steps, models={"classifier": model},
-               optimizers={"adamw": opt}, generators={"data": gen}, checkpoint_dir=checkpoint_dir, label=label,
-               samples_per_epoch=steps * cfg.batch_size, unit="sentences", total=None,
-               history_path=out_dir / "history.jsonl", evaluate=evaluate, eval_every=steps,
-               evals_path=out_dir / "evals.jsonl", check_every=50)  # fmt: skip
+    return fit(
+        step,
+        batches,
+        epochs=cfg.epochs,
+        steps_per_epoch=steps,
+        models={"classifier": model},
+        optimizers={"adamw": opt},
+        schedules={"decay": step_schedule(opt, partial(linear_decay, total=total))},
+        generators={"data": gen},
+        checkpoint_dir=checkpoint_dir,
+        label=label,
+        samples_per_epoch=steps * cfg.batch_size,
+        unit="sentences",
+        total=None,
+        history_path=out_dir / "history.jsonl",
+        evaluate=evaluate,
+        eval_every=steps,
+        evals_path=out_dir / "evals.jsonl",
+        check_every=50,
+    )
 
 
 def accuracies(evals: list[dict]) -> dict[str, float]:
@@ -119,10 +130,16 @@ def accuracies(evals: list[dict]) -> dict[str, float]:
     accuracy (first on ties), and the best dev accuracy itself (the post's style: best over epochs on the selection
     set, for comparison only)."""
     best = max(range(len(evals)), key=lambda i: (evals[i]["dev_acc"], -i))
-    return {"test_acc_last": evals[-1]["test_acc"], "test_acc_devsel": evals[best]["test_acc"],
-            "dev_acc_best": evals[best]["dev_acc"], "devsel_epoch": float(best + 1)}  # fmt: skip
+    return {
+        "test_acc_last": evals[-1]["test_acc"],
+        "test_acc_devsel": evals[best]["test_acc"],
+        "dev_acc_best": evals[best]["dev_acc"],
+        "devsel_epoch": float(best + 1),
+    }
 
 
 def encode(tok: text.Tokenizer, texts: list[str], labels: np.ndarray, max_len: int, device):
-    return (torch.as_tensor(tok.batch(texts, max_len), device=device),
-            torch.as_tensor(labels.astype(np.int64), device=device))  # fmt: skip
+    return (
+        torch.as_tensor(tok.batch(texts, max_len), device=device),
+        torch.as_tensor(labels.astype(np.int64), device=device),
+    )

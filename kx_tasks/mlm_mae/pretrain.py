@@ -12,6 +12,7 @@ linear warm-up then linear decay, batch 128.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -19,7 +20,7 @@ import numpy as np
 import torch
 from pydantic import Field, model_validator
 
-from kx_tasks.core.engine import fit
+from kx_tasks.core.engine import Loop, fit, step_schedule
 from kx_tasks.core.io import write_json
 from kx_tasks.core.params import Params
 from kx_tasks.core.registry import Artefact, Resources
@@ -34,22 +35,31 @@ HELD_OUT = Literal[corpus.SETS]
 
 class PretrainParams(Params):
     corpus: tuple[PART, ...] = Field(
-        ("tinyshakespeare", "cr", "mpqa", "sst2", "trec"), min_length=1,
+        ("tinyshakespeare", "cr", "mpqa", "sst2", "trec"),
+        min_length=1,
         description="pre-training sources in order (sst2, trec: their training sentences; never MR or Subj, which "
-        "hold SST-2's test sentences); the paper setting: [wikitext103]")  # fmt: skip
+        "hold SST-2's test sentences); the paper setting: [wikitext103]",
+    )
     held_out: tuple[HELD_OUT, ...] = Field(
-        ("sst2", "trec"), description="fine-tuning sets whose evaluation sentences leave the corpus (a CV set's "
-        "every sentence); a set can be fine-tuned on this checkpoint only if listed")  # fmt: skip
+        ("sst2", "trec"),
+        description="fine-tuning sets whose evaluation sentences leave the corpus (a CV set's "
+        "every sentence); a set can be fine-tuned on this checkpoint only if listed",
+    )
     vocab_size: int = Field(8000, ge=10, description="most frequent corpus words kept (plus 5 special tokens)")
     dim: int = Field(128, ge=8, description="hidden size (BERT-Tiny: 128)")
     layers: int = Field(2, ge=1, description="encoder blocks (BERT-Tiny: 2)")
     heads: int = Field(2, ge=1, description="attention heads (BERT-Tiny: 2)")
     ffn: int = Field(512, ge=8, description="feed-forward width (BERT-Tiny: 512)")
     max_len: int = Field(64, ge=8, description="tokens per packed sequence, [CLS] and [SEP] included")
-    epochs: int = Field(6, ge=1, description="passes over the packed corpus (~0.55M words each; the protocol: ≈ 3M "
-                        "tokens in all)")  # fmt: skip
-    batch_size: int = Field(32, ge=2, description="sequences per step (at 128, the same CPU time leaves the MLM loss "
-                            "at the unigram entropy: too few steps)")  # fmt: skip
+    epochs: int = Field(
+        6, ge=1, description="passes over the packed corpus (~0.55M words each; the protocol: ≈ 3M tokens in all)"
+    )
+    batch_size: int = Field(
+        32,
+        ge=2,
+        description="sequences per step (at 128, the same CPU time leaves the MLM loss "
+        "at the unigram entropy: too few steps)",
+    )
     lr: float = Field(1e-3, gt=0, description="AdamW peak learning rate")
     weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay")
     warmup: float = Field(0.05, ge=0, lt=1, description="fraction of the steps with a linear warm-up")
@@ -60,8 +70,10 @@ class PretrainParams(Params):
     def _held_out_not_in_corpus(self):
         both = sorted(set(self.corpus) & set(self.held_out) & set(corpus.CV_SETS))
         if both:
-            raise ValueError(f"held_out: {', '.join(both)} also in corpus (a cross-validated set's every sentence is "
-                             "an evaluation sentence: take it out of corpus)")  # fmt: skip
+            raise ValueError(
+                f"held_out: {', '.join(both)} also in corpus (a cross-validated set's every sentence is "
+                "an evaluation sentence: take it out of corpus)"
+            )
         return self
 
 
@@ -89,25 +101,23 @@ def build(ratio: float):
         del sentences
         rows = rows.to(device)
         torch.manual_seed(run.seed)
-        model = BertMLM(Encoder(len(tok), cfg.dim, cfg.layers, cfg.heads, cfg.ffn, cfg.max_len,
-                                dropout=cfg.dropout)).to(device)  # fmt: skip
-        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay,
-                                fused=True)  # fmt: skip
+        model = BertMLM(
+            Encoder(len(tok), cfg.dim, cfg.layers, cfg.heads, cfg.ffn, cfg.max_len, dropout=cfg.dropout)
+        ).to(device)
+        opt = torch.optim.AdamW(
+            model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay, fused=True
+        )
         gen = torch.Generator(device).manual_seed(run.seed)
         replacements = random_ids(len(tok), device)
         steps_per_epoch = len(rows) // cfg.batch_size
         total = steps_per_epoch * cfg.epochs
-        count = {"step": 0}
 
         def batches(epoch: int):
             order = torch.randperm(len(rows), generator=gen, device=device)
             for i in range(steps_per_epoch):
                 yield rows[order[i * cfg.batch_size : (i + 1) * cfg.batch_size]]
 
-        def step(ids: torch.Tensor) -> dict[str, torch.Tensor]:
-            for group in opt.param_groups:
-                group["lr"] = cfg.lr * schedule(count["step"], total, cfg.warmup)
-            count["step"] += 1
+        def step(ids: torch.Tensor, loop: Loop) -> dict[str, torch.Tensor]:
             selected = select(text.is_word(ids), ratio, gen)
             corrupted = bert_corrupt(ids, selected, text.MASK, replacements, gen)
             loss = model.loss(corrupted, ids, selected, text.PAD)
@@ -117,18 +127,38 @@ def build(ratio: float):
             return {"mlm_loss": loss.detach()}
 
         history = fit(
-            step, batches, epochs=cfg.epochs, steps_per_epoch=steps_per_epoch, models={"bert": model},
-            optimizers={"adamw": opt}, generators={"data": gen}, checkpoint_dir=inputs["checkpoints"] / "bert",
+            step,
+            batches,
+            epochs=cfg.epochs,
+            steps_per_epoch=steps_per_epoch,
+            models={"bert": model},
+            optimizers={"adamw": opt},
+            generators={"data": gen},
+            schedules={"lr": step_schedule(opt, partial(schedule, total=total, warmup=cfg.warmup))},
+            checkpoint_dir=inputs["checkpoints"] / "bert",
             label=f"bert mlm{round(100 * ratio)} seed {run.seed}",
-            samples_per_epoch=steps_per_epoch * cfg.batch_size * cfg.max_len, unit="tokens", total=None,
-            history_path=out_dir / "history.jsonl", config=cfg.model_dump(mode="json"), check_every=50,
-        )  # fmt: skip
+            samples_per_epoch=steps_per_epoch * cfg.batch_size * cfg.max_len,
+            unit="tokens",
+            total=None,
+            history_path=out_dir / "history.jsonl",
+            config=cfg.model_dump(mode="json"),
+            check_every=50,
+        )
         torch.save(model.encoder.state_dict(), out_dir / "encoder.pt")
         write_json(out_dir / "vocab.json", tok.vocab)
         final = history.history[-1]["mlm_loss"]
-        write_json(out_dir / "bert.json", {**facts, "mask_ratio": ratio, "sequences": len(rows), "steps": total,
-                                          "final_mlm_loss": final, "unigram_entropy": unigram_entropy(rows),
-                                          **cfg.model_dump()})  # fmt: skip
+        write_json(
+            out_dir / "bert.json",
+            {
+                **facts,
+                "mask_ratio": ratio,
+                "sequences": len(rows),
+                "steps": total,
+                "final_mlm_loss": final,
+                "unigram_entropy": unigram_entropy(rows),
+                **cfg.model_dump(),
+            },
+        )
 
     return build_bert
 

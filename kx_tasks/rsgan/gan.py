@@ -5,7 +5,7 @@ All draws (real batches, noise) come from one seeded generator handed to the eng
 (same seed) share initial weights and, step for step, the same noise and real indices until their losses make the
 parameters differ; RSGAN/RaSGAN's G step draws one extra real batch (the relativistic term), which shifts their stream
 after the first G step and costs one more D forward-backward: `seconds` counts it (training wall time, evaluation
-excluded), so curves against seconds compare the losses at equal compute.
+excluded, the engine's clock), so curves against seconds compare the losses at equal compute.
 
 bojone's scripts and PacGAN draw real batches by shuffled passes over the data; kx draws them with replacement
 (uniform indices), which keeps an iteration independent of any epoch boundary.
@@ -13,15 +13,13 @@ bojone's scripts and PacGAN draw real batches by shuffled passes over the data; 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from kx_tasks.core import checkpoints
-from kx_tasks.core.engine import fit
+from kx_tasks.core.engine import Loop, fit
 from kx_tasks.rsgan.losses import d_loss, g_loss, needs_real
 
 
@@ -41,11 +39,6 @@ def adam(model: torch.nn.Module, lr: float, betas: tuple[float, float]) -> torch
     return torch.optim.Adam(model.parameters(), lr=lr, betas=betas, fused=True)
 
 
-def _sync(device) -> None:
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize()
-
-
 def train(
     G: torch.nn.Module,
     D: torch.nn.Module,
@@ -54,18 +47,17 @@ def train(
     opt_g: torch.optim.Optimizer,
     opt_d: torch.optim.Optimizer,
     gen: torch.Generator,
-    evaluate: Callable[[int], dict[str, float]],
+    evaluate: Callable[[Loop], dict[str, float]],
     checkpoint_dir: Path,
     out_dir: Path,
     label: str,
     config: dict,
 ):
-    """Train for schedule.iterations; `evaluate(step)` runs every eval_every iterations and its rows (with
-    `seconds`, the training wall time so far) go to out_dir/evals.jsonl. Returns the engine's TrainLog."""
+    """Train for schedule.iterations; `evaluate(loop)` runs every eval_every iterations and its rows (with the
+    engine's `step` and `seconds`, the training time so far) go to out_dir/evals.jsonl. Returns the TrainLog."""
     s = schedule
     device = next(G.parameters()).device
     g_params = list(G.parameters())
-    clock = {"start": 0.0, "evals": 0.0, "offset": _resumed_seconds(checkpoint_dir)}
 
     def batches(epoch: int):
         for _ in range(s.eval_every):
@@ -74,9 +66,7 @@ def train(
     def noise() -> torch.Tensor:
         return torch.randn(s.batch_size, s.z_dim, generator=gen, device=device)
 
-    def step(_) -> dict[str, torch.Tensor]:
-        if not clock["start"]:
-            clock["start"] = time.perf_counter()
+    def step(_, loop: Loop) -> dict[str, torch.Tensor]:
         with torch.no_grad():
             fake = G(noise())
         d = d_loss(s.loss, D(real_batch(s.batch_size, gen)), D(fake))
@@ -95,15 +85,6 @@ def train(
         return {"d_loss": d.detach(), "g_loss": g.detach(), "g_grad_norm": norm.detach(),
                 "g_grad_norm_sq": norm.detach() ** 2}  # fmt: skip
 
-    def evaluate_with_time(global_step: int) -> dict[str, float]:
-        _sync(device)
-        t0 = time.perf_counter()
-        seconds = clock["offset"] + (t0 - clock["start"]) - clock["evals"]
-        row = {"seconds": seconds, **evaluate(global_step)}
-        _sync(device)
-        clock["evals"] += time.perf_counter() - t0
-        return row
-
     if s.iterations % s.eval_every:
         raise ValueError(f"iterations: {s.iterations} is not a multiple of eval_every ({s.eval_every})")
     return fit(
@@ -120,17 +101,9 @@ def train(
         unit="iterations",
         total=None,
         history_path=out_dir / "history.jsonl",
-        evaluate=evaluate_with_time,
+        evaluate=evaluate,
         eval_every=s.eval_every,
         evals_path=out_dir / "evals.jsonl",
         config=config,
         check_every=s.eval_every,
     )
-
-
-def _resumed_seconds(checkpoint_dir: Path) -> float:
-    """Training seconds already spent by a resumed run (its last evaluation row), else 0."""
-    state = checkpoints.load_latest(checkpoint_dir)
-    if state is None or not state["metrics"]["evaluations"]:
-        return 0.0
-    return float(state["metrics"]["evaluations"][-1]["seconds"])

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from kx_tasks.core.engine import Loop
 from kx_tasks.core.io import read_jsonl, write_json
 from kx_tasks.core.settings import Run
 from kx_tasks.rsgan import figures, gan, grid, nets, theory
@@ -35,8 +36,7 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
         schedule = gan.Schedule(cfg.loss, cfg.g_steps, cfg.grid_iterations, cfg.grid_batch_size, 2,
                                 cfg.grid_eval_every)  # fmt: skip
         lr, betas = cfg.grid_lr, (cfg.grid_beta1, 0.999)
-        snapshots: dict[str, np.ndarray] = {}
-        evaluate = grid_checkpoint(G, cfg, device, snapshots)
+        evaluate = grid_checkpoint(G, cfg, device)
     else:
         images = load(inputs[kind])["x_train"]
         x = classifier.as_unit(images).to(device).mul_(2).sub_(1)  # [−1, 1], tanh's range
@@ -50,15 +50,17 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
         net, facts, real_features = classifier.load_classifier(inputs[f"{kind}_classifier"], device)
         evaluate = image_checkpoint(G, net, real_features[: cfg.fd_samples], cfg.fd_samples, cfg.z_dim, device)
     opt_g, opt_d = gan.adam(G, lr, betas), gan.adam(D, lr, betas)
-    gan.train(G, D, real, schedule, opt_g, opt_d, gen, evaluate, inputs["checkpoints"] / "gan", out_dir,
-              f"{run.variant} seed {run.seed}", cfg.model_dump(mode="json"))  # fmt: skip
+    log = gan.train(G, D, real, schedule, opt_g, opt_d, gen, evaluate, inputs["checkpoints"] / "gan", out_dir,
+                    f"{run.variant} seed {run.seed}", cfg.model_dump(mode="json"))  # fmt: skip
     torch.save(G.state_dict(), out_dir / "generator.pt")
     torch.save(D.state_dict(), out_dir / "discriminator.pt")
     if kind in GRIDS:
-        np.savez_compressed(out_dir / "snapshots.npz", **snapshots)
+        np.savez_compressed(out_dir / "snapshots.npz", **{k: v.numpy() for k, v in log.loop.kept.items()})
 
 
-def grid_checkpoint(G, cfg: RsganConfig, device, snapshots: dict):
+def grid_checkpoint(G, cfg: RsganConfig, device):
+    """The grid's evaluation: mode coverage, and G's samples at fixed noise kept with the loop (in every checkpoint,
+    so a resumed run still has the snapshots of its first attempt)."""
     fixed = torch.Generator(device).manual_seed(NOISE_SEED)
     z_fixed = torch.randn(grid.PACGAN_SAMPLES, 2, generator=fixed, device=device)
 
@@ -66,9 +68,9 @@ def grid_checkpoint(G, cfg: RsganConfig, device, snapshots: dict):
         return G(torch.randn(n, 2, device=device))  # the engine forks the global RNG around evaluations
 
     @torch.no_grad()
-    def evaluate(step: int) -> dict[str, float]:
+    def evaluate(loop: Loop) -> dict[str, float]:
         G.eval()
-        snapshots[f"step{step}"] = G(z_fixed).cpu().numpy()
+        loop.kept[f"step{loop.step}"] = G(z_fixed).cpu()
         return grid.coverage(sample, cfg.grid_draws)
 
     return evaluate
@@ -86,7 +88,7 @@ def generate(G, n: int, z_dim: int, device, seed: int = NOISE_SEED, batch: int =
 def image_checkpoint(G, net, real_features: np.ndarray, n: int, z_dim: int, device):
     real_stats = frechet.gaussian(real_features)
 
-    def evaluate(step: int) -> dict[str, float]:
+    def evaluate(loop: Loop) -> dict[str, float]:
         feats = classifier.features(net, generate(G, n, z_dim, device))
         return {"fd": frechet.distance(*frechet.gaussian(feats), *real_stats)}
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +24,9 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from kx_tasks.core.engine import Loop, fit
 from kx_tasks.core.io import write_json
 from kx_tasks.core.params import Params
-from kx_tasks.core.progress import Progress
 from kx_tasks.core.registry import Artefact, Resources
 from kx_tasks.shared import frechet
 from kx_tasks.shared.data import load
@@ -96,20 +95,39 @@ def build(dataset: str):
         opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
         gen = torch.Generator().manual_seed(run.seed)
         steps = (len(x_fit) + cfg.batch_size - 1) // cfg.batch_size
-        progress = Progress(cfg.epochs * steps, f"{dataset} classifier", unit="steps", every_s=30.0, log=log)
-        t0 = time.perf_counter()
-        net.train()
-        for _ in range(cfg.epochs):
+
+        def batches(epoch: int):
             order = torch.randperm(len(x_fit), generator=gen)
             for i in range(steps):
                 idx = order[i * cfg.batch_size : (i + 1) * cfg.batch_size]
-                loss = nn.functional.cross_entropy(net(x_fit[idx].to(device)), y_fit[idx].to(device))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                progress.update(1)
-        seconds = time.perf_counter() - t0
-        net.eval()
+                yield x_fit[idx].to(device), y_fit[idx].to(device)
+
+        def step(batch, loop: Loop) -> dict[str, torch.Tensor]:
+            x, y = batch
+            loss = nn.functional.cross_entropy(net(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            return {"ce": loss.detach()}
+
+        trained = fit(
+            step,
+            batches,
+            epochs=cfg.epochs,
+            steps_per_epoch=steps,
+            models={"net": net},
+            optimizers={"adam": opt},
+            generators={"data": gen},
+            checkpoint_dir=inputs["checkpoints"] / "classifier",
+            label=f"{dataset} classifier",
+            samples_per_epoch=len(x_fit),
+            unit="images",
+            total=None,
+            history_path=out_dir / "history.jsonl",
+            config=cfg.model_dump(mode="json"),
+            check_every=50,
+        )
+        seconds = trained.loop.seconds
         test_acc = float((predict(net, x_test).argmax(1) == y_test).double().mean())
         floor = cfg.min_accuracy or MIN_ACCURACY[dataset]
         if test_acc < floor:

@@ -45,7 +45,7 @@ def train_model(
         for i in range(steps):
             yield x[perm[i * batch_size : (i + 1) * batch_size]]
 
-    def step(xb: torch.Tensor) -> dict[str, torch.Tensor]:
+    def step(xb: torch.Tensor, loop) -> dict[str, torch.Tensor]:
         eps = torch.randn(len(xb), model.cfg.latent_dim, generator=gen, device=device)
         terms = model.loss_terms(xb, eps)
         loss = sum(t.mean() for t in terms.values())

@@ -1,0 +1,178 @@
+"""Exact resume is a contract: every training stage and every artefact build, SIGKILLed right after its first
+checkpoint and run again, ends as an uninterrupted run does: the same metrics.json (the evaluate stage run on each)
+and the same JSON-lines histories and evaluations, clock fields aside (kx_tasks.core.engine.without_clock).
+
+The kill comes from inside (KX_KILL_AFTER_SAVES=1, kx_tasks.core.checkpoints): a real SIGKILL at a known point, with
+no race against a watching test. Settings are the smoke config's, with enough epochs for a second checkpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import shared_data_dir
+from test_contract import SMOKE, TASKS, artefact_inputs, dataset_inputs
+
+from kx_tasks.core import checkpoints, runner, settings, stages
+from kx_tasks.core.engine import without_clock
+from kx_tasks.core.io import read_jsonl
+from kx_tasks.core.registry import discover_artefacts
+from kx_tasks.shared import data
+
+JOB = Path(__file__).parent / "stage_job.py"
+# Tasks whose train stage runs no training loop (nothing to checkpoint); every other task must resume exactly.
+NO_LOOP = {"det": "measures determinants", "gillespie": "simulates reaction networks"}
+# The variant whose training loop is checked, where the first is not one that trains (or not the richest).
+VARIANT = {"rsgan": "grid.rsgan", "mixup": "fashion_mnist.mixup", "mlm_mae": "trec.drop50"}
+# Overrides of the smoke config that give every loop at least two checkpoints.
+OVERRIDES = {
+    "tasks": {"mlm_mae": {"params": {"epochs": 2}}},
+    "artefacts": {
+        "bert_mlm15": {"params": {"epochs": 2}},
+        "bert_mlm40": {"params": {"epochs": 2, "max_sequences": 256, "vocab_size": 2000}},
+        **{f"{d}_classifier": {"params": {"epochs": 2, "train_size": 500, "min_accuracy": 0.1}} for d in
+           ("mnist", "fashion_mnist", "cifar10")},
+    },
+}  # fmt: skip
+ARTEFACTS = discover_artefacts()
+
+
+def merged(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = merged(base.get(k) or {}, v) if isinstance(v, dict) else v
+    return out
+
+
+CONFIG = merged(SMOKE, OVERRIDES)
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory) -> Path | None:
+    return tmp_path_factory.mktemp("data") if shared_data_dir() is not None else None
+
+
+def job(spec: dict, path: Path, kill_after: int | None = None) -> subprocess.CompletedProcess:
+    path.write_text(json.dumps(spec))
+    env = {k: v for k, v in os.environ.items() if k != checkpoints.KILL_AFTER_SAVES}
+    if kill_after is not None:
+        env[checkpoints.KILL_AFTER_SAVES] = str(kill_after)
+    return subprocess.run([sys.executable, str(JOB), str(path)], env=env, capture_output=True, text=True, timeout=600)
+
+
+def killed_then_resumed(spec: dict, tmp: Path) -> str:
+    """Run the job, SIGKILLed after its first checkpoint, then again to the end; returns the second run's log."""
+    first = job(spec, tmp / "spec.json", kill_after=1)
+    assert first.returncode == -signal.SIGKILL, f"never killed (no checkpoint written?): {first.stderr[-2000:]}"
+    assert not Path(spec["out"]).exists(), "a killed job must leave nothing that looks complete"
+    second = job(spec, tmp / "spec.json")
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "resumed from epoch 1" in second.stderr, second.stderr[-3000:]
+    return second.stderr
+
+
+def assert_same_lines(straight: Path, resumed: Path) -> None:
+    names = sorted(p.name for p in straight.glob("*.jsonl"))
+    assert names, f"{straight}: no JSON-lines history"
+    assert names == sorted(p.name for p in resumed.glob("*.jsonl"))
+    for name in names:
+        a, b = read_jsonl(straight / name), read_jsonl(resumed / name)
+        assert without_clock(a) == without_clock(b), name
+
+
+def assert_same_weights(straight: Path, resumed: Path) -> None:
+    for path in sorted(straight.glob("*.pt")):
+        a = torch.load(path, weights_only=True)
+        b = torch.load(resumed / path.name, weights_only=True)
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), path.name
+
+
+def training_tasks() -> list[str]:
+    return [name for name in TASKS if name not in NO_LOOP]
+
+
+@pytest.mark.parametrize("name", training_tasks())
+def test_training_resumes_exactly(name, tmp_path, prepared):
+    task = TASKS[name]
+    variant = VARIANT.get(name, task.variants[0])
+    inputs = dataset_inputs(task, variant, prepared) | artefact_inputs(task, variant, 0, prepared)
+    if "augment" in task.stages:
+        run = settings.make_run(CONFIG, task, variant, 0, "augment")
+        runner.run_stage(task, "augment", run, inputs, tmp_path / "augment")
+        inputs["augment"] = tmp_path / "augment"
+    metrics = {}
+    for label in ("straight", "resumed"):
+        out = tmp_path / label / "train"
+        spec = {"kind": "stage", "name": name, "variant": variant, "seed": 0, "stage": "train", "out": str(out),
+                "inputs": {k: str(v) for k, v in inputs.items()}, "config": CONFIG}  # fmt: skip
+        if label == "straight":
+            done = job(spec, tmp_path / "spec.json")
+            assert done.returncode == 0, done.stderr[-3000:]
+        else:
+            killed_then_resumed(spec, tmp_path)
+        run = settings.make_run(CONFIG, task, variant, 0, "evaluate")
+        runner.run_stage(task, "evaluate", run, {**inputs, "train": out}, tmp_path / label / "evaluate")
+        metrics[label] = (tmp_path / label / "evaluate" / "metrics.json").read_bytes()
+    assert_same_lines(tmp_path / "straight" / "train", tmp_path / "resumed" / "train")
+    assert_same_weights(tmp_path / "straight" / "train", tmp_path / "resumed" / "train")
+    assert metrics["straight"] == metrics["resumed"]
+
+
+def test_every_task_without_a_loop_is_named():
+    assert set(NO_LOOP) <= set(TASKS), "NO_LOOP names a task that is not installed"
+
+
+def local_datasets(names) -> bool:
+    here = shared_data_dir()
+    return here is not None and all(
+        any((here / p).is_file() for p in (src.local, src.name))
+        for name in names for src in data.DATASETS[name].files.values()
+    )  # fmt: skip
+
+
+def one_per_build() -> list[str]:
+    """One artefact per build code (the same build at another dataset or mask ratio runs the same loop), the first
+    whose datasets are in the local copy."""
+    chosen: dict[tuple, str] = {}
+    for name, a in ARTEFACTS.items():
+        key = (a.build.partition(":")[0], a.params)
+        if key not in chosen or (not local_datasets(needs(chosen[key])) and local_datasets(needs(name))):
+            chosen[key] = name
+    return sorted(chosen.values())
+
+
+def needs(name: str) -> tuple[str, ...]:
+    return tuple(settings.artefact_datasets(CONFIG, ARTEFACTS[name]))
+
+
+@pytest.mark.parametrize("name", one_per_build())
+def test_artefact_build_resumes_exactly(name, tmp_path, prepared):
+    artefact = ARTEFACTS[name]
+    names = needs(name)
+    if not local_datasets(names):
+        pytest.skip(f"artefact '{name}' reads {', '.join(names)}: not in the local dataset copy")
+    inputs = {}
+    for ds in names:
+        inputs[ds] = prepared / f"{ds}.npz"
+        if not inputs[ds].exists():
+            data.prepare(data.DATASETS[ds], inputs[ds], shared_data_dir(), prepared / "downloads")
+    key = stages.artefact_key(artefact.per_seed, 0)
+    outs = {label: tmp_path / label / key for label in ("straight", "resumed")}
+    specs = {label: {"kind": "artefact", "name": name, "key": key, "out": str(out), "config": CONFIG,
+                     "inputs": {k: str(v) for k, v in inputs.items()}} for label, out in outs.items()}  # fmt: skip
+    done = job(specs["straight"], tmp_path / "spec.json")
+    assert done.returncode == 0, done.stderr[-3000:]
+    killed_then_resumed(specs["resumed"], tmp_path)
+    assert_same_lines(outs["straight"], outs["resumed"])
+    assert_same_weights(outs["straight"], outs["resumed"])
+    for path in sorted(p for p in outs["straight"].glob("*.json") if p.name != "run.json"):  # run.json: a record
+        a, b = (json.loads(p.read_text()) for p in (path, outs["resumed"] / path.name))
+        if isinstance(a, dict):  # facts such as classifier.json: all but the clock readings
+            a, b = ({k: v for k, v in d.items() if "seconds" not in k} for d in (a, b))
+        assert a == b, path.name
