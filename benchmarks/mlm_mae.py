@@ -26,9 +26,9 @@ from side_by_side import BARE, ENGINE, print_table
 from kx_tasks.core.engine import fit
 from kx_tasks.mlm_mae import finetune, text
 from kx_tasks.mlm_mae.bert import BertMLM, Classifier, Encoder
-from kx_tasks.mlm_mae.config import MlmMaeConfig
+from kx_tasks.mlm_mae.config import MlmMaeConfig, PretrainParams
 from kx_tasks.mlm_mae.corruption import bert_corrupt, random_ids, select
-from kx_tasks.mlm_mae.pretrain import PretrainParams, schedule
+from kx_tasks.mlm_mae.pretrain import schedule
 
 VOCAB = 8005
 

@@ -240,7 +240,7 @@ def prepared_digits(tmp_path: Path, shuffle_labels: bool = False) -> Path:
 
     import numpy as np
 
-    from kx_tasks.shared.data import catalogue
+    from kx_tasks.core.data import catalogue
 
     x_train, y_train = toy_digits(1500, 0, shuffle_labels)
     x_test, y_test = toy_digits(600, 1)

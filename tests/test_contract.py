@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 from conftest import REPO, shared_data_dir
 
-from kx_tasks.core import runner, settings, stages
+from kx_tasks.core import data, runner, settings, stages
 from kx_tasks.core.io import read_yaml
 from kx_tasks.core.registry import Stage, discover, discover_artefacts
-from kx_tasks.shared import data
 
 TASKS = discover()
 SMOKE = read_yaml(REPO / "config" / "smoke.yaml")

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kx_tasks.shared import data
-from kx_tasks.shared.data import DataError, Dataset, Source, catalogue, formats
-from kx_tasks.shared.data.fetch import fetch
+from kx_tasks.core import data
+from kx_tasks.core.data import DataError, Dataset, Source, catalogue, formats
+from kx_tasks.core.data.fetch import fetch
 
 
 def write_idx(path: Path, array: np.ndarray) -> Path:

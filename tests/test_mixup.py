@@ -178,7 +178,7 @@ def test_cifar10_binary_archive_is_read_without_pickles(tmp_path):
     import io
     import tarfile
 
-    from kx_tasks.shared.data.formats import build_cifar10_binary
+    from kx_tasks.core.data.formats import build_cifar10_binary
 
     def records(n, first_label):
         labels = (np.arange(n) + first_label) % 10

@@ -125,7 +125,7 @@ def _npz(path, name: str, arrays: dict):
 
     import numpy as np
 
-    from kx_tasks.shared.data import catalogue
+    from kx_tasks.core.data import catalogue
 
     facts = json.dumps({"dataset": name, "arrays": catalogue.facts_of(arrays)}, sort_keys=True)
     np.savez_compressed(path, **arrays, **{catalogue.FACTS: np.array(facts)})
@@ -272,8 +272,8 @@ def test_cv_split_partitions_every_sentence_into_one_test_fold_with_a_fixed_dev_
 def test_pretraining_corpus_parameters_are_checked_and_pick_the_datasets():
     from pydantic import ValidationError
 
+    from kx_tasks.mlm_mae.config import PretrainParams
     from kx_tasks.mlm_mae.corpus import datasets_of
-    from kx_tasks.mlm_mae.pretrain import PretrainParams
 
     assert datasets_of(PretrainParams()) == ("tinyshakespeare", "cr", "mpqa", "sst2", "trec")
     paper = PretrainParams(corpus=("wikitext103",), held_out=("sst2", "trec", "mr", "cr", "subj", "mpqa"))

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 from helpers import TOY_V1, env, install_toy_plugin
 
 from kx_tasks.core import registry
@@ -32,10 +33,15 @@ def test_discover_is_sorted_and_checked():
             assert callable(registry.stage_function(task, stage))
 
 
-def test_declaring_tasks_imports_no_torch():
-    code = "import sys; from kx_tasks.core.registry import discover; discover(); print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "False"
+def test_declaring_tasks_and_artefacts_imports_no_torch():
+    """`kx list` and `kx check` (and so the DAG build, test_workflow.py) declare every task and artefact: no torch."""
+    code = (
+        "import sys; from kx_tasks.core.registry import discover, discover_artefacts; from kx_tasks.core.cli import "
+        "main; discover(); discover_artefacts(); main(['list']); main(['check', 'config/config.yaml']); "
+        "print('torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert done.stdout.strip().splitlines()[-1] == "False"
 
 
 def task(**change) -> Task:

@@ -17,10 +17,9 @@ import numpy as np
 import pytest
 import torch
 
-from kx_tasks.core import checkpoints, report, runner, settings
+from kx_tasks.core import checkpoints, data, report, runner, settings
 from kx_tasks.core.cli import main
 from kx_tasks.core.registry import Stage, TaskError, discover
-from kx_tasks.shared import data
 
 TASKS = discover()
 

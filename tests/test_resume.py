@@ -19,11 +19,10 @@ import torch
 from conftest import shared_data_dir
 from test_contract import SMOKE, TASKS, artefact_inputs, dataset_inputs
 
-from kx_tasks.core import checkpoints, runner, settings, stages
+from kx_tasks.core import checkpoints, data, runner, settings, stages
 from kx_tasks.core.engine import without_clock
 from kx_tasks.core.io import read_jsonl
 from kx_tasks.core.registry import discover_artefacts
-from kx_tasks.shared import data
 
 JOB = Path(__file__).parent / "stage_job.py"
 # Tasks whose train stage runs no training loop (nothing to checkpoint); every other task must resume exactly.

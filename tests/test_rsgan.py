@@ -259,7 +259,7 @@ def test_mnist_twin_trains_and_reports_every_claimed_metric(tmp_path):
 
 
 def test_cifar_setup_runs_on_three_channels(tmp_path):
-    from kx_tasks.shared.data import catalogue
+    from kx_tasks.core.data import catalogue
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 10, 400).astype(np.uint8)

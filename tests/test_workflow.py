@@ -19,9 +19,20 @@ def workdir(tmp_path) -> Path:
     return copy_workflow(tmp_path)
 
 
+@pytest.fixture
+def no_torch(tmp_path) -> Path:
+    """A directory whose `torch` fails to import: put first on the path, any import of torch fails loudly."""
+    (tmp_path / "no_torch" / "torch").mkdir(parents=True)
+    (tmp_path / "no_torch" / "torch" / "__init__.py").write_text(
+        "raise ImportError('building the DAG imported torch')\n"
+    )
+    return tmp_path / "no_torch"
+
+
 @pytest.mark.parametrize("config", ["config.yaml", "smoke.yaml", "paper.yaml", "mask40.yaml"])
-def test_dry_run(workdir, config):
-    r = snakemake(workdir, "-n", "--configfile", f"config/{config}")
+def test_dry_run(workdir, config, no_torch):
+    # Building the DAG (every task and artefact declared, every config checked) must import no torch.
+    r = snakemake(workdir, "-n", "--configfile", f"config/{config}", pythonpath=no_torch)
     assert r.returncode == 0, r.stderr
     assert "rule report" in r.stdout + r.stderr
     # a side experiment's report goes to its own folder (report_dir), never over the default's

@@ -25,10 +25,10 @@ import sys
 from pathlib import Path
 
 from kx_tasks.core import settings, stages
+from kx_tasks.core.data.fetch import DataError
 from kx_tasks.core.docs import DocsError
 from kx_tasks.core.params import ConfigError
 from kx_tasks.core.registry import TaskError, discover, discover_artefacts, get_task
-from kx_tasks.shared.data.fetch import DataError
 
 log = logging.getLogger("kx")
 
@@ -115,7 +115,7 @@ def cmd_check(args) -> None:
 
 
 def prepared(name: str, config: dict, data_dir: Path) -> Path:
-    from kx_tasks.shared import data
+    from kx_tasks.core import data
 
     path = data_dir / f"{name}.npz"
     if not path.exists():
@@ -204,7 +204,7 @@ def cmd_artefact(args) -> None:
 
 
 def cmd_data(args) -> None:
-    from kx_tasks.shared import data
+    from kx_tasks.core import data
 
     if args.dataset not in data.DATASETS:
         raise data.DataError(f"unknown dataset '{args.dataset}' (known: {', '.join(data.DATASETS)})")

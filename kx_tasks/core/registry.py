@@ -34,10 +34,10 @@ MOVED = {
         for m in ("registry", "settings", "runner", "records", "io", "seeding", "gpus", "checkpoints", "progress")
         + ("claims", "report", "cli")
     },
-    "kx_tasks.data": "kx_tasks.shared.data",
+    "kx_tasks.data": "kx_tasks.core.data",
     "kx_tasks.linalg": "kx_tasks.shared.linalg",
     "kx_tasks.metrics": "kx_tasks.shared.clustering",
-    "kx_tasks.plotting": "kx_tasks.shared.plotting",
+    "kx_tasks.plotting": "kx_tasks.core.plotting",
 }
 V2_HINT = (
     "contract v2 declares `kx_tasks.core.registry.Task(name=..., summary=..., post_url=..., variants=(...), "
@@ -114,7 +114,7 @@ class Task:
     params: type[Params]  # every parameter, declared once (kx_tasks.core.params)
     stages: Mapping[str, Stage]  # "train" and "evaluate", optionally "augment"
     claims: tuple = ()  # kx_tasks.core.claims.Claim objects
-    # Datasets (names from kx_tasks.shared.data.DATASETS) a run reads: the same for every variant, or per variant.
+    # Datasets (names from kx_tasks.core.data.DATASETS) a run reads: the same for every variant, or per variant.
     datasets: tuple[str, ...] | Mapping[str, tuple[str, ...]] = ()
     report_tables: str | None = None  # "module:function", (metrics: DataFrame) -> {title: DataFrame}
     # "module:function", (metrics, runs: DataFrame with each run's eval `dir`, out_dir) -> [PNG paths]: figures

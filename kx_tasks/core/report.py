@@ -20,10 +20,10 @@ from kx_tasks import __version__
 from kx_tasks.core import stages
 from kx_tasks.core.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, BestAmong, Summary
 from kx_tasks.core.io import atomic_path, read_json, read_yaml, write_text
+from kx_tasks.core.plotting import read_caption
 from kx_tasks.core.records import TIMINGS, git_commit
 from kx_tasks.core.registry import Task, TaskError, resolve
 from kx_tasks.core.settings import run_hash
-from kx_tasks.shared.plotting import read_caption
 
 log = logging.getLogger("kx")
 

@@ -92,7 +92,7 @@ def check_runs(config: dict, task: Task) -> None:
 
 def check_config(config: dict, tasks: dict[str, Task], artefacts: dict[str, Artefact] | None = None) -> None:
     """Everything the JSON schema of the workflow cannot know: task and artefact names, variants, parameters."""
-    from kx_tasks.shared.data import DATASETS  # the catalogue: numpy only
+    from kx_tasks.core.data import DATASETS  # the catalogue: numpy only
 
     if artefacts is None:  # the installed ones
         from kx_tasks.core.registry import discover_artefacts

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kx_tasks.shared.plotting import new_figure, save_figure
+from kx_tasks.core.plotting import new_figure, save_figure
 
 EPS = {"float64": float(np.finfo(np.float64).eps), "float32": float(np.finfo(np.float32).eps)}
 COLORS = {"gram": "tab:red", "qr": "tab:blue", "svd": "tab:green", "cauchy_binet": "tab:purple"}

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from kx_tasks.core.data import load
 from kx_tasks.core.io import read_jsonl
 from kx_tasks.core.settings import Run
 from kx_tasks.fvae import figures, identities, loop, measures, models
 from kx_tasks.fvae.config import TEMPERATURES, FvaeConfig, dataset
 from kx_tasks.shared import classifier, frechet
-from kx_tasks.shared.data import load
 
 NOISE_SEED = 1_000_003  # the fixed noise of every sample set (the same u for every model and checkpoint)
 EVAL_SEED = 2_000_003  # the fixed dequantisation and u draws of every test-set bound

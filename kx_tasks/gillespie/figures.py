@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kx_tasks.core.plotting import new_figure, save_figure
 from kx_tasks.gillespie.network import Network
-from kx_tasks.shared.plotting import new_figure, save_figure
 
 
 def parse_variant(variant: str) -> tuple[str, str]:

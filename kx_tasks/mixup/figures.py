@@ -9,9 +9,9 @@ import numpy as np
 import torch
 
 from kx_tasks.core.io import write_json
+from kx_tasks.core.plotting import new_figure, save_figure
 from kx_tasks.mixup.config import MixupConfig
 from kx_tasks.mixup.metrics import fixed_pairs, logits_of
-from kx_tasks.shared.plotting import new_figure, save_figure
 
 SHOWN = 16
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from kx_tasks.core.data import load
 from kx_tasks.core.engine import fit
 from kx_tasks.core.io import write_json
 from kx_tasks.core.settings import Run
@@ -17,7 +18,6 @@ from kx_tasks.mixup.config import MixupConfig
 from kx_tasks.mixup.metrics import between_samples, ece, fixed_pairs, logits_of
 from kx_tasks.mixup.model import make_model, mixed_loss
 from kx_tasks.mixup.plan import batch_slices, crop_flip, make_plan, subset_indices
-from kx_tasks.shared.data import load
 
 
 def dataset(variant: str) -> str:

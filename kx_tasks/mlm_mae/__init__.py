@@ -8,8 +8,8 @@ References:
 """
 
 from kx_tasks.core.claims import AtLeast, AtMost, Beats, BestAmong, Claim, SameAs
-from kx_tasks.core.registry import Resources, Stage, Task
-from kx_tasks.mlm_mae.config import BAND, PINS, SETS, VARIANTS, MlmMaeConfig, checkpoint
+from kx_tasks.core.registry import Artefact, Resources, Stage, Task
+from kx_tasks.mlm_mae.config import BAND, PINS, SETS, VARIANTS, MlmMaeConfig, PretrainParams, checkpoint
 
 
 def _mae(cid: str, statement: str, metric: str, judge, source: str = "post") -> Claim:
@@ -94,3 +94,20 @@ TASK = Task(
     report_tables="kx_tasks.mlm_mae.tables:report_tables",
     report_figures="kx_tasks.mlm_mae.report_figures:plot_variants",
 )
+
+
+def artefact(ratio: float) -> Artefact:
+    pct = round(100 * ratio)
+    return Artefact(
+        name=f"bert_mlm{pct}",
+        summary=f"the tiny BERT pre-trained by MLM with {pct}% of the words selected (80/10/10), once per seed",
+        build=f"kx_tasks.mlm_mae.pretrain:build_mlm{pct}",
+        params=PretrainParams,
+        per_seed=True,
+        datasets_from="kx_tasks.mlm_mae.corpus:datasets_of",
+        resources=Resources(threads=1, mem_mb=3000, runtime=60, gpu=True),
+    )
+
+
+BERT_MLM15 = artefact(0.15)
+BERT_MLM40 = artefact(0.40)

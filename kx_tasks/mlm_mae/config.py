@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from kx_tasks.core.params import Params
+from kx_tasks.mlm_mae import corpus
 from kx_tasks.mlm_mae.corpus import SETS
 
 # Equivalence bands of the "no change" claims, accuracy: ±0.5 points where the test set is large (SST-2's 1,821;
@@ -63,3 +64,53 @@ VARIANTS = tuple(PINS)
 def checkpoint(variant: str) -> str:
     """The pre-training artefact a variant reads."""
     return "bert_mlm40" if PINS[variant]["mask_ratio"] == 0.4 else "bert_mlm15"
+
+
+PART = Literal[corpus.PARTS]
+HELD_OUT = Literal[corpus.SETS]
+
+
+class PretrainParams(Params):
+    """The parameters of the pre-trained checkpoints (artefacts bert_mlm15, bert_mlm40)."""
+
+    corpus: tuple[PART, ...] = Field(
+        ("tinyshakespeare", "cr", "mpqa", "sst2", "trec"),
+        min_length=1,
+        description="pre-training sources in order (sst2, trec: their training sentences; never MR or Subj, which "
+        "hold SST-2's test sentences); the paper setting: [wikitext103]",
+    )
+    held_out: tuple[HELD_OUT, ...] = Field(
+        ("sst2", "trec"),
+        description="fine-tuning sets whose evaluation sentences leave the corpus (a CV set's "
+        "every sentence); a set can be fine-tuned on this checkpoint only if listed",
+    )
+    vocab_size: int = Field(8000, ge=10, description="most frequent corpus words kept (plus 5 special tokens)")
+    dim: int = Field(128, ge=8, description="hidden size (BERT-Tiny: 128)")
+    layers: int = Field(2, ge=1, description="encoder blocks (BERT-Tiny: 2)")
+    heads: int = Field(2, ge=1, description="attention heads (BERT-Tiny: 2)")
+    ffn: int = Field(512, ge=8, description="feed-forward width (BERT-Tiny: 512)")
+    max_len: int = Field(64, ge=8, description="tokens per packed sequence, [CLS] and [SEP] included")
+    epochs: int = Field(
+        6, ge=1, description="passes over the packed corpus (~0.55M words each; the protocol: ≈ 3M tokens in all)"
+    )
+    batch_size: int = Field(
+        32,
+        ge=2,
+        description="sequences per step (at 128, the same CPU time leaves the MLM loss "
+        "at the unigram entropy: too few steps)",
+    )
+    lr: float = Field(1e-3, gt=0, description="AdamW peak learning rate")
+    weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay")
+    warmup: float = Field(0.05, ge=0, lt=1, description="fraction of the steps with a linear warm-up")
+    dropout: float = Field(0.1, ge=0, lt=1, description="dropout in the encoder")
+    max_sequences: int | None = Field(None, ge=1, description="use the first N packed sequences (a smoke run)")
+
+    @model_validator(mode="after")
+    def _held_out_not_in_corpus(self):
+        both = sorted(set(self.corpus) & set(self.held_out) & set(corpus.CV_SETS))
+        if both:
+            raise ValueError(
+                f"held_out: {', '.join(both)} also in corpus (a cross-validated set's every sentence is "
+                "an evaluation sentence: take it out of corpus)"
+            )
+        return self

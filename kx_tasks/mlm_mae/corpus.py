@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kx_tasks.core.data import load
 from kx_tasks.mlm_mae.text import without
-from kx_tasks.shared.data import load
 
 SETS = ("sst2", "trec", "mr", "cr", "subj", "mpqa")  # the fine-tuning sets (Kim 2014's sentence sets but SST-1)
 CV_SETS = ("mr", "cr", "subj", "mpqa")  # no official split: every sentence is a test sentence in one fold

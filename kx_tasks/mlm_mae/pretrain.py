@@ -14,67 +14,18 @@ from __future__ import annotations
 import logging
 from functools import partial
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
-from pydantic import Field, model_validator
 
 from kx_tasks.core.engine import Loop, fit, step_schedule
 from kx_tasks.core.io import write_json
-from kx_tasks.core.params import Params
-from kx_tasks.core.registry import Artefact, Resources
 from kx_tasks.mlm_mae import corpus, text
 from kx_tasks.mlm_mae.bert import BertMLM, Encoder
+from kx_tasks.mlm_mae.config import PretrainParams
 from kx_tasks.mlm_mae.corruption import bert_corrupt, random_ids, select
 
 log = logging.getLogger("kx")
-PART = Literal[corpus.PARTS]
-HELD_OUT = Literal[corpus.SETS]
-
-
-class PretrainParams(Params):
-    corpus: tuple[PART, ...] = Field(
-        ("tinyshakespeare", "cr", "mpqa", "sst2", "trec"),
-        min_length=1,
-        description="pre-training sources in order (sst2, trec: their training sentences; never MR or Subj, which "
-        "hold SST-2's test sentences); the paper setting: [wikitext103]",
-    )
-    held_out: tuple[HELD_OUT, ...] = Field(
-        ("sst2", "trec"),
-        description="fine-tuning sets whose evaluation sentences leave the corpus (a CV set's "
-        "every sentence); a set can be fine-tuned on this checkpoint only if listed",
-    )
-    vocab_size: int = Field(8000, ge=10, description="most frequent corpus words kept (plus 5 special tokens)")
-    dim: int = Field(128, ge=8, description="hidden size (BERT-Tiny: 128)")
-    layers: int = Field(2, ge=1, description="encoder blocks (BERT-Tiny: 2)")
-    heads: int = Field(2, ge=1, description="attention heads (BERT-Tiny: 2)")
-    ffn: int = Field(512, ge=8, description="feed-forward width (BERT-Tiny: 512)")
-    max_len: int = Field(64, ge=8, description="tokens per packed sequence, [CLS] and [SEP] included")
-    epochs: int = Field(
-        6, ge=1, description="passes over the packed corpus (~0.55M words each; the protocol: ≈ 3M tokens in all)"
-    )
-    batch_size: int = Field(
-        32,
-        ge=2,
-        description="sequences per step (at 128, the same CPU time leaves the MLM loss "
-        "at the unigram entropy: too few steps)",
-    )
-    lr: float = Field(1e-3, gt=0, description="AdamW peak learning rate")
-    weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay")
-    warmup: float = Field(0.05, ge=0, lt=1, description="fraction of the steps with a linear warm-up")
-    dropout: float = Field(0.1, ge=0, lt=1, description="dropout in the encoder")
-    max_sequences: int | None = Field(None, ge=1, description="use the first N packed sequences (a smoke run)")
-
-    @model_validator(mode="after")
-    def _held_out_not_in_corpus(self):
-        both = sorted(set(self.corpus) & set(self.held_out) & set(corpus.CV_SETS))
-        if both:
-            raise ValueError(
-                f"held_out: {', '.join(both)} also in corpus (a cross-validated set's every sentence is "
-                "an evaluation sentence: take it out of corpus)"
-            )
-        return self
 
 
 def schedule(step: int, total: int, warmup: float) -> float:
@@ -163,20 +114,5 @@ def build(ratio: float):
     return build_bert
 
 
-def artefact(ratio: float) -> Artefact:
-    pct = round(100 * ratio)
-    return Artefact(
-        name=f"bert_mlm{pct}",
-        summary=f"the tiny BERT pre-trained by MLM with {pct}% of the words selected (80/10/10), once per seed",
-        build=f"kx_tasks.mlm_mae.pretrain:build_mlm{pct}",
-        params=PretrainParams,
-        per_seed=True,
-        datasets_from="kx_tasks.mlm_mae.corpus:datasets_of",
-        resources=Resources(threads=1, mem_mb=3000, runtime=60, gpu=True),
-    )
-
-
 build_mlm15 = build(0.15)
 build_mlm40 = build(0.40)
-BERT_MLM15 = artefact(0.15)
-BERT_MLM40 = artefact(0.40)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from kx_tasks.core.plotting import new_figure, save_figure
 from kx_tasks.mlm_mae.config import BAND, SETS
 from kx_tasks.mlm_mae.tables import RATIOS, paired_differences, variant_values
-from kx_tasks.shared.plotting import new_figure, save_figure
 
 # The post's table (kexue.fm/archives/8770): CLUE dev accuracy, BERT-base, best over epochs, one run per cell.
 POST_CLUE = {

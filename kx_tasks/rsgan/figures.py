@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from kx_tasks.core.plotting import new_figure, save_figure
 from kx_tasks.rsgan.grid import MODES
-from kx_tasks.shared.plotting import new_figure, save_figure
 
 
 def plot_grid_snapshots(snaps: dict[int, np.ndarray], run, path: Path, shown: int = 4) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from kx_tasks.core.io import read_jsonl
-from kx_tasks.shared.plotting import new_figure, save_figure
+from kx_tasks.core.plotting import new_figure, save_figure
 
 
 def _evals(run_dir: Path) -> list[dict]:

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from kx_tasks.core.data import load
 from kx_tasks.core.engine import Loop
 from kx_tasks.core.io import read_jsonl, write_json
 from kx_tasks.core.settings import Run
 from kx_tasks.rsgan import figures, gan, grid, nets, theory
 from kx_tasks.rsgan.config import GRIDS, RsganConfig, setting
 from kx_tasks.shared import classifier, frechet
-from kx_tasks.shared.data import load
 
 NOISE_SEED = 1_000_003  # the fixed noise of every checkpoint's samples (the same z for all checkpoints and twins)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kx_tasks.shared.plotting import new_figure, save_figure
+from kx_tasks.core.plotting import new_figure, save_figure
 
 
 def tile(images: np.ndarray, cols: int) -> np.ndarray:

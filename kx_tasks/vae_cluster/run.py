@@ -10,10 +10,10 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
+from kx_tasks.core.data import load
 from kx_tasks.core.io import read_jsonl
 from kx_tasks.core.settings import Run
 from kx_tasks.shared.clustering import clustering_scores, contingency, hungarian_match, purity
-from kx_tasks.shared.data import load
 from kx_tasks.vae_cluster import figures
 from kx_tasks.vae_cluster.config import VaeClusterConfig
 from kx_tasks.vae_cluster.model import MODELS

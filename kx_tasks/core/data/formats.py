@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kx_tasks.shared.data.fetch import DataError
+from kx_tasks.core.data.fetch import DataError
 
 
 def read_idx(path: Path) -> np.ndarray:

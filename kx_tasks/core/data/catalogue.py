@@ -25,9 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kx_tasks.core.io import atomic_path
-from kx_tasks.shared.data.fetch import DataError, Source, fetch
-from kx_tasks.shared.data.formats import (
+from kx_tasks.core.data.fetch import DataError, Source, fetch
+from kx_tasks.core.data.formats import (
     build_cifar10_binary,
     build_idx_images,
     build_polarity,
@@ -37,6 +36,7 @@ from kx_tasks.shared.data.formats import (
     build_trec,
     build_wikitext,
 )
+from kx_tasks.core.io import atomic_path
 
 log = logging.getLogger("kx")
 
