@@ -1,5 +1,5 @@
-"""The fvae task's training loop (kx_tasks.fvae.loop.train on the shared engine) next to a bare PyTorch loop on the
-same model, side by side, for each model; and, with --calibrate, the step counts that give every model the same
+"""The fvae task's training loop (kx_tasks.fvae.steps.train_model on the shared engine) next to a bare PyTorch loop
+on the same model, side by side, for each model; and, with --calibrate, the step counts that give every model the same
 training seconds on this machine (the `<model>_steps` parameters of the matched-time budget).
 
     python benchmarks/fvae.py [--models glow fvae vae_full vae_low] [--steps 60] [--rounds 3]
@@ -25,9 +25,10 @@ from pathlib import Path
 import torch
 from side_by_side import BARE, ENGINE, print_table
 
-from kx_tasks.fvae import loop, models
+from kx_tasks.fvae import model as models
 from kx_tasks.fvae.bits import dequantise, to_model_scale
 from kx_tasks.fvae.config import MODELS, FvaeConfig
+from kx_tasks.fvae.steps import train_model, warmup_factor
 
 
 def make(cfg: FvaeConfig):
@@ -42,7 +43,7 @@ def bare_loop(model, images: torch.Tensor, cfg: FvaeConfig, steps: int) -> float
     start = time.perf_counter()
     for step in range(steps):
         for group in opt.param_groups:
-            group["lr"] = cfg.lr * loop.warmup_factor(step, cfg.warmup_steps)
+            group["lr"] = cfg.lr * warmup_factor(step, cfg.warmup_steps)
         batch = images[torch.randint(0, len(images), (cfg.batch_size,), generator=gen)]
         x, _ = to_model_scale(dequantise(batch, gen))
         loss = model.loss(x, torch.randn(len(x), *model.z_shape, generator=gen))["loss"].mean()
@@ -57,7 +58,7 @@ def kx_loop(model, images: torch.Tensor, cfg: FvaeConfig, steps: int) -> float:
     cfg = cfg.model_copy(update={f"{cfg.model}_steps": steps, "marks": 2})
     with tempfile.TemporaryDirectory() as d:
         start = time.perf_counter()
-        loop.train(model, images, cfg, torch.Generator().manual_seed(0), lambda loop: {}, Path(d) / "ckpt", Path(d),
+        train_model(model, images, cfg, torch.Generator().manual_seed(0), lambda loop: {}, Path(d) / "ckpt", Path(d),
                    "bench")  # fmt: skip
         return (time.perf_counter() - start) / steps
 

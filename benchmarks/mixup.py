@@ -25,7 +25,7 @@ from side_by_side import BARE, ENGINE, print_table
 from kx_tasks.mixup.config import METHODS, MixupConfig
 from kx_tasks.mixup.model import SmallCNN, mixed_loss
 from kx_tasks.mixup.plan import batch_slices, make_plan
-from kx_tasks.mixup.run import train_model
+from kx_tasks.mixup.steps import train_model
 
 
 def bare_loop(model, x, y, plan, cfg: MixupConfig) -> float:

@@ -24,11 +24,11 @@ import torch.nn.functional as F
 from side_by_side import BARE, ENGINE, print_table
 
 from kx_tasks.core.engine import fit
-from kx_tasks.mlm_mae import finetune, text
-from kx_tasks.mlm_mae.bert import BertMLM, Classifier, Encoder
+from kx_tasks.mlm_mae import text
 from kx_tasks.mlm_mae.config import MlmMaeConfig, PretrainParams
 from kx_tasks.mlm_mae.corruption import bert_corrupt, random_ids, select
-from kx_tasks.mlm_mae.pretrain import schedule
+from kx_tasks.mlm_mae.model import BertMLM, Classifier, Encoder
+from kx_tasks.mlm_mae.steps import finetune, grouped_by_length, schedule, trim
 
 VOCAB = 8005
 
@@ -108,12 +108,12 @@ def bare_finetune(data, cfg: MlmMaeConfig, steps: int) -> float:
     x, y = data
     model, opt = finetune_parts(cfg)
     gen = torch.Generator().manual_seed(0)
-    batches = finetune.grouped_by_length((x != text.PAD).sum(1), cfg.batch_size, gen)[:steps]
+    batches = grouped_by_length((x != text.PAD).sum(1), cfg.batch_size, gen)[:steps]
     start = time.perf_counter()
     for i, idx in enumerate(batches):
         for group in opt.param_groups:
             group["lr"] = cfg.lr * (1 - i / steps)
-        ids = finetune.trim(x[idx])
+        ids = trim(x[idx])
         loss = F.cross_entropy(model(ids, None, ids != text.PAD), y[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -128,7 +128,7 @@ def kx_finetune(data, cfg: MlmMaeConfig, steps: int) -> float:
     sets = {"train": (x[:n], y[:n]), "dev": (x[:2], y[:2]), "test": (x[:2], y[:2])}
     with tempfile.TemporaryDirectory() as d:
         start = time.perf_counter()
-        finetune.finetune(model, sets, cfg.model_copy(update={"epochs": 1}), torch.Generator().manual_seed(0),
+        finetune(model, sets, cfg.model_copy(update={"epochs": 1}), torch.Generator().manual_seed(0),
                           Path(d) / "ck", Path(d), "bench")  # fmt: skip
         return (time.perf_counter() - start) / steps
 

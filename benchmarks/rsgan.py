@@ -1,5 +1,5 @@
-"""The rsgan task's GAN loop (kx_tasks.rsgan.gan.train on the shared engine) next to a bare PyTorch loop on the same
-nets, side by side, for SGAN and RSGAN: seconds per iteration, and RSGAN's extra cost (the real batch its G step
+"""The rsgan task's GAN loop (kx_tasks.rsgan.steps.train_gan on the shared engine) next to a bare PyTorch loop on the
+same nets, side by side, for SGAN and RSGAN: seconds per iteration, and RSGAN's extra cost (the real batch its G step
 evaluates D on) in both loops.
 
     python benchmarks/rsgan.py [--setting mnist|grid] [--iterations 100] [--rounds 3]
@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 from side_by_side import BARE, ENGINE, print_table
 
-from kx_tasks.rsgan import gan, nets
+from kx_tasks.rsgan import model, steps
 from kx_tasks.rsgan.config import RsganConfig
 from kx_tasks.rsgan.losses import d_loss, g_loss, needs_real
 
@@ -37,13 +37,13 @@ FROZEN = "bare, D frozen in G steps"
 def make(setting: str, cfg: RsganConfig):
     torch.manual_seed(0)
     if setting == "grid":
-        return nets.grid_generator(cfg.grid_width), nets.grid_discriminator(cfg.grid_d_width, cfg.grid_pieces), 2
-    return nets.mnist_generator(cfg.z_dim, cfg.width), nets.mnist_discriminator(cfg.width, True), cfg.z_dim
+        return model.grid_generator(cfg.grid_width), model.grid_discriminator(cfg.grid_d_width, cfg.grid_pieces), 2
+    return model.mnist_generator(cfg.z_dim, cfg.width), model.mnist_discriminator(cfg.width, True), cfg.z_dim
 
 
 def bare_loop(G, D, x, loss: str, g_steps: int, batch: int, z_dim: int, iterations: int, lr, betas,
               freeze: bool = False) -> float:  # fmt: skip
-    opt_g, opt_d = gan.adam(G, lr, betas), gan.adam(D, lr, betas)
+    opt_g, opt_d = steps.adam(G, lr, betas), steps.adam(D, lr, betas)
     start = time.perf_counter()
     for _ in range(iterations):
         fake = G(torch.randn(batch, z_dim)).detach()
@@ -63,8 +63,8 @@ def bare_loop(G, D, x, loss: str, g_steps: int, batch: int, z_dim: int, iteratio
 
 
 def kx_loop(G, D, x, loss: str, g_steps: int, batch: int, z_dim: int, iterations: int, lr, betas) -> float:
-    opt_g, opt_d = gan.adam(G, lr, betas), gan.adam(D, lr, betas)
-    schedule = gan.Schedule(loss, g_steps, iterations, batch, z_dim, iterations // 2)
+    opt_g, opt_d = steps.adam(G, lr, betas), steps.adam(D, lr, betas)
+    schedule = steps.Schedule(loss, g_steps, iterations, batch, z_dim, iterations // 2)
     gen = torch.Generator().manual_seed(0)
 
     def real(n, g):
@@ -72,7 +72,8 @@ def kx_loop(G, D, x, loss: str, g_steps: int, batch: int, z_dim: int, iterations
 
     with tempfile.TemporaryDirectory() as d:
         start = time.perf_counter()
-        gan.train(G, D, real, schedule, opt_g, opt_d, gen, lambda loop: {}, Path(d) / "ckpt", Path(d), "bench", {})
+        ckpt = Path(d) / "ckpt"
+        steps.train_gan(G, D, real, schedule, opt_g, opt_d, gen, lambda loop: {}, ckpt, Path(d), "bench", {})
         return (time.perf_counter() - start) / iterations
 
 

@@ -254,7 +254,7 @@ def prepared_digits(tmp_path: Path, shuffle_labels: bool = False) -> Path:
 def build_classifier(tmp_path: Path, path: Path, **params) -> Path:
     """The mnist_classifier artefact built on a prepared dataset (2 epochs unless `params` say otherwise)."""
     from kx_tasks.core import runner, settings
-    from kx_tasks.shared.classifier import MNIST
+    from kx_tasks.shared.artefacts import MNIST
 
     config = {"device": "cpu", "artefacts": {"mnist_classifier": {"params": {"epochs": 2, **params}}}}
     run = settings.make_artefact_run(config, MNIST, "shared")

@@ -66,7 +66,8 @@ def test_glow_is_an_exact_change_of_variables(affine, mixing, squeeze_first):
     latents, log_p = glow(x)
     assert [tuple(z.shape[1:]) for z in latents] == glow.latent_shapes
     assert torch.allclose(glow.reverse(latents), x, atol=1e-10)
-    flat = lambda v: torch.cat([z.flatten(1) for z in glow(v)[0]], 1)  # noqa: E731
+    def flat(v):
+        return torch.cat([z.flatten(1) for z in glow(v)[0]], 1)
     eps = flat(x)
     expected = flows.gaussian_log_prob(eps) + _brute_logdet(flat, x)
     assert torch.allclose(log_p, expected, atol=1e-9)

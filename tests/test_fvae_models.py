@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import torch
 
-from kx_tasks.fvae import identities, models
+from kx_tasks.fvae import identities
+from kx_tasks.fvae import model as models
 from kx_tasks.fvae.flows import Glow
 
 G64 = torch.Generator().manual_seed(0)

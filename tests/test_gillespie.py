@@ -157,9 +157,9 @@ def test_eps_sweep_times_direct_and_tau_on_one_ensemble(tmp_path):
     """The sweep's table, metrics and figure on a small high-count ensemble: every simulator ran the same
     trajectories and grid, errors are against the exact moments, timing.* holds the clock readings."""
     from kx_tasks.gillespie.config import GillespieConfig
+    from kx_tasks.gillespie.report import EXACT, sweep_table
     from kx_tasks.gillespie.run import NETWORKS, sweep_metrics
     from kx_tasks.gillespie.sweep import eps_sweep
-    from kx_tasks.gillespie.tables import EXACT, sweep_table
 
     net = Network.from_yaml(NETWORKS / "gene_expression_x100.yaml")
     cfg = GillespieConfig(sweep_trajectories=8, t_end=12.0, n_times=13, burn_in=10.0, spacing=1.0, event_t_end=11.0,

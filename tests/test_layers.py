@@ -80,3 +80,24 @@ def test_the_walk_sees_relative_and_nested_imports(tmp_path):
         "kx_tasks.rsgan.gan",
         "kx_tasks.shared.nets",
     }
+
+
+ROLES = ("__init__", "config", "run", "report")  # every task
+TRAINING_ROLES = ("model", "steps")  # every task that trains a network on the engine
+NO_TRAINING = ("det", "gillespie")  # as tests/test_resume.py's NO_LOOP
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_every_task_has_the_same_role_named_files(task):
+    from kx_tasks.core.registry import discover
+
+    declared = discover()[task]
+    files = {p.stem for p in (PACKAGE / task).glob("*.py")}
+    roles = ROLES + (() if task in NO_TRAINING else TRAINING_ROLES) + (("figures",) if declared.figures else ())
+    assert set(roles) <= files, f"kx_tasks/{task} lacks {sorted(set(roles) - files)} (README: Architecture)"
+    if task in NO_TRAINING:
+        assert not set(TRAINING_ROLES) & files, f"kx_tasks/{task} trains nothing: no model.py or steps.py"
+    if not declared.figures:
+        assert "figures" not in files, f"kx_tasks/{task} declares no per-run figure, yet has a figures.py"
+    stages = {s.fn.partition(":")[0] for s in declared.stages.values()}
+    assert stages == {f"kx_tasks.{task}.run"}, f"{task}: every stage function lives in run.py, not {stages}"

@@ -16,7 +16,7 @@ from kx_tasks.mixup.config import MixupConfig
 from kx_tasks.mixup.metrics import ece, fixed_pairs, gap, tv
 from kx_tasks.mixup.model import SmallCNN, mixed_loss
 from kx_tasks.mixup.plan import active_epochs, make_plan, subset_indices
-from kx_tasks.mixup.run import train_model
+from kx_tasks.mixup.steps import train_model
 
 
 def cfg(variant: str, **params) -> MixupConfig:
@@ -112,10 +112,13 @@ def test_linearity_gap_is_zero_for_an_affine_map_and_positive_otherwise():
         torch.randn(50, 5, generator=gen, dtype=torch.float64),
         torch.randn(50, 5, generator=gen, dtype=torch.float64),
     )
-    affine = lambda x: x @ w + b  # noqa: E731
-    dist = lambda u, v: (u - v).norm(dim=1)  # noqa: E731
+    def affine(x):
+        return x @ w + b
+    def dist(u, v):
+        return (u - v).norm(dim=1)
     assert float(gap(affine, x_a, x_b, dist).max()) < 1e-12
-    softmax = lambda x: torch.softmax(affine(x), dim=1)  # noqa: E731
+    def softmax(x):
+        return torch.softmax(affine(x), dim=1)
     assert float(gap(softmax, x_a, x_b, tv).mean()) > 1e-3
 
 
@@ -157,7 +160,7 @@ def test_cross_variant_judges():
 
 def test_report_figures_across_variants(tmp_path):
     from kx_tasks.core.io import write_json
-    from kx_tasks.mixup.report_figures import plot_variants
+    from kx_tasks.mixup.report import plot_variants
 
     runs, rows = [], []
     for v in ("a.erm", "a.mixup"):
@@ -252,5 +255,6 @@ def test_the_cifar_recipe_trains_on_the_planned_crops(tmp_path):
     model.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
     train_model(model, x, y, plan, c, tmp_path / "ckpt", tmp_path, "cifar")
     ia, ib, lam = plan["order"][0, :20], plan["partner"][0, :20], plan["lam_x"][0, :20, None, None, None]
-    crop = lambda i: crop_flip(x[i], plan["shift"][0, i], plan["flip"][0, i])  # noqa: E731
+    def crop(i):
+        return crop_flip(x[i], plan["shift"][0, i], plan["flip"][0, i])
     assert len(seen) == 2 and torch.allclose(seen[0], lam * crop(ia) + (1 - lam) * crop(ib), atol=1e-6)

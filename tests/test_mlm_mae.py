@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from kx_tasks.mlm_mae import corruption, mae
-from kx_tasks.mlm_mae.bert import Encoder
+from kx_tasks.mlm_mae.model import Encoder
 
 MASK, SPECIAL = 4, 5  # ids 0..4 are [PAD] [UNK] [CLS] [SEP] [MASK]
 

@@ -16,10 +16,9 @@ from helpers import build_classifier, prepared_digits, toy_digits
 from kx_tasks.core import settings
 from kx_tasks.core.engine import without_clock
 from kx_tasks.core.registry import discover
-from kx_tasks.rsgan import gan, grid, nets, theory
+from kx_tasks.rsgan import grid, model, steps, theory
 from kx_tasks.rsgan.config import PINS, RsganConfig
 from kx_tasks.rsgan.losses import d_loss, g_loss
-from kx_tasks.rsgan.run import speed
 from kx_tasks.shared import frechet
 
 R = torch.tensor([2.0, -1.0, 0.5], dtype=torch.float64)  # D's logits on a real batch
@@ -122,22 +121,12 @@ def test_frechet_distance_in_closed_form():
     assert frechet.between(x, x + 0.5) > frechet.between(x, x + 0.1) > 0
 
 
-def test_speed_metrics():
-    evals = [{"step": 100, "seconds": 10.0, "fd": 40.0}, {"step": 200, "seconds": 20.0, "fd": 8.0},
-             {"step": 300, "seconds": 30.0, "fd": 5.0}]  # fmt: skip
-    s = speed(evals, tau=9.0)
-    assert s["iters_to_tau"] == 200 and s["timing.seconds_to_tau"] == 20.0 and s["reached_tau"] == 1.0
-    assert s["auc_log_fd"] == pytest.approx(np.mean(np.log([40, 8, 5])))
-    never = speed(evals, tau=1.0)
-    assert never["reached_tau"] == 0.0 and never["iters_to_tau"] == 300  # censored at the budget
-
-
 def test_spectral_norm_is_on_every_layer_of_d_when_asked():
-    sn = nets.mnist_discriminator(8, True)
-    plain = nets.mnist_discriminator(8, False)
+    sn = model.mnist_discriminator(8, True)
+    plain = model.mnist_discriminator(8, False)
     assert sum(hasattr(m, "parametrizations") for m in sn.modules()) == 3
     assert not any(hasattr(m, "parametrizations") for m in plain.modules())
-    assert len(list(nets.cifar_discriminator(True).modules())) > 0
+    assert len(list(model.cifar_discriminator(True).modules())) > 0
 
 
 def test_variants_pin_loss_schedule_and_setup():
@@ -151,11 +140,11 @@ def test_variants_pin_loss_schedule_and_setup():
 
 def _short_grid_run(loss: str, seed: int, tmp_path, iterations: int = 40):
     torch.manual_seed(seed)
-    G, D = nets.grid_generator(16), nets.grid_discriminator(8, 3)
+    G, D = model.grid_generator(16), model.grid_discriminator(8, 3)
     start = {k: v.clone() for k, v in G.state_dict().items()}
     points = grid.training_points(1000, torch.Generator().manual_seed(seed))
     gen = torch.Generator().manual_seed(seed)
-    schedule = gan.Schedule(loss, 1, iterations, 32, 2, 20)
+    schedule = steps.Schedule(loss, 1, iterations, 32, 2, 20)
     opt_g, opt_d = torch.optim.Adam(G.parameters(), 1e-3), torch.optim.Adam(D.parameters(), 1e-3)
     out = tmp_path / f"{loss}{seed}"
     out.mkdir()
@@ -166,7 +155,7 @@ def _short_grid_run(loss: str, seed: int, tmp_path, iterations: int = 40):
     def evaluate(loop):
         return {"mean_x": float(G(torch.zeros(4, 2)).mean().detach())}
 
-    log = gan.train(G, D, real, schedule, opt_g, opt_d, gen, evaluate, out / "ckpt", out, loss, {})
+    log = steps.train_gan(G, D, real, schedule, opt_g, opt_d, gen, evaluate, out / "ckpt", out, loss, {})
     return start, log
 
 
@@ -269,7 +258,7 @@ def test_cifar_setup_runs_on_three_channels(tmp_path):
     facts = json.dumps({"dataset": "cifar10", "arrays": catalogue.facts_of(arrays)}, sort_keys=True)
     np.savez_compressed(path, **arrays, **{catalogue.FACTS: np.array(facts)})
     from kx_tasks.core import runner
-    from kx_tasks.shared.classifier import CIFAR10
+    from kx_tasks.shared.artefacts import CIFAR10
 
     config = {"device": "cpu", "artefacts": {"cifar10_classifier": {"params": {"epochs": 1, "min_accuracy": 0.01}}}}
     runner.build_artefact(CIFAR10, settings.make_artefact_run(config, CIFAR10, "shared"), {"cifar10": path},

@@ -106,9 +106,12 @@ class DropLast(nn.Module):
 def keras_same_nets(model, w: int):
     """The author's conv net with TensorFlow's `padding='same'` written out (one-sided pads and crops), its weights
     taken from `model` with every kernel flipped and the dense weights permuted as a 180° turn does."""
-    down = lambda a, b: [nn.ZeroPad2d((0, 1, 0, 1)), nn.Conv2d(a, b, 3, stride=2)]  # noqa: E731
-    same = lambda a, b, t=nn.Conv2d: [t(a, b, 3, padding=1)]  # noqa: E731
-    up = lambda a, b: [nn.ConvTranspose2d(a, b, 3, stride=2), DropLast()]  # noqa: E731
+    def down(a, b):
+        return [nn.ZeroPad2d((0, 1, 0, 1)), nn.Conv2d(a, b, 3, stride=2)]
+    def same(a, b, t=nn.Conv2d):
+        return [t(a, b, 3, padding=1)]
+    def up(a, b):
+        return [nn.ConvTranspose2d(a, b, 3, stride=2), DropLast()]
     act = nn.LeakyReLU(0.2)
     enc = nn.Sequential(
         *down(1, w), act, *same(w, w), act, *down(w, 2 * w), act, *same(2 * w, 2 * w), act, nn.Flatten()

@@ -75,6 +75,13 @@ def save(state: dict, directory: str | Path, step: int) -> Path:
     return path
 
 
+def load_weights(module: torch.nn.Module, path: str | Path, device) -> torch.nn.Module:
+    """Load a state dict saved by torch.save(module.state_dict(), path) into `module` (weights_only: loading runs no
+    code); returns the module."""
+    module.load_state_dict(torch.load(path, map_location=device, weights_only=True))
+    return module
+
+
 def load_latest(directory: str | Path, map_location: str | torch.device = "cpu") -> dict | None:
     """The newest checkpoint in `directory`, or None when there is none."""
     directory = Path(directory)

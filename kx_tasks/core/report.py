@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from kx_tasks import __version__
 from kx_tasks.core import stages
 from kx_tasks.core.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, BestAmong, Summary
-from kx_tasks.core.io import atomic_path, read_json, read_yaml, write_text
+from kx_tasks.core.io import atomic_path, read_json, read_jsonl, read_yaml, write_text
 from kx_tasks.core.plotting import read_caption
 from kx_tasks.core.records import TIMINGS, git_commit
 from kx_tasks.core.registry import Task, TaskError, resolve
@@ -191,6 +191,33 @@ def mean_std_table(
     out = g.pivot(index=index, columns=columns, values="cell")
     out.columns.name = None
     return out.fillna("–")
+
+
+def variants_table(metrics: pd.DataFrame, shown, fmt: str = MEAN_STD) -> pd.DataFrame:
+    """Variants × the metrics `shown` (those reported, in that order), each cell mean ± std over seeds."""
+    table = mean_std_table(metrics[metrics.metric.isin(shown)], "variant", "metric", fmt=fmt)
+    return table[[m for m in shown if m in table.columns]]
+
+
+def seed_values(metrics: pd.DataFrame, variant: str, metric: str) -> pd.Series:
+    """One variant's values of one metric, indexed by seed."""
+    return metrics[(metrics.variant == variant) & (metrics.metric == metric)].set_index("seed")["value"]
+
+
+def paired_difference(
+    metrics: pd.DataFrame, variant: str, baseline: str, metric: str, scale: float = 1.0
+) -> Summary | None:
+    """`variant` − `baseline` in `metric`, paired by seed (times `scale`, e.g. 100 for points): mean, std and 95%
+    t-interval over the seeds both report; None when no seed has both. Numbers: format them only when rendering."""
+    diff = (seed_values(metrics, variant, metric) - seed_values(metrics, baseline, metric)).dropna() * scale
+    return Summary.of(diff.to_numpy()) if not diff.empty else None
+
+
+def train_evals(eval_dir: str | Path) -> list[dict]:
+    """The evaluation rows (evals.jsonl) of the train stage of the run whose evaluate stage is `eval_dir` (the report's
+    runs table gives that folder); [] when the train stage wrote none."""
+    path = Path(eval_dir).parent / stages.FOLDERS["train"] / "evals.jsonl"
+    return read_jsonl(path) if path.exists() else []
 
 
 def markdown_table(df: pd.DataFrame, index: bool = False) -> str:

@@ -38,6 +38,11 @@ class Run:
         return d
 
     @property
+    def family(self) -> str:
+        """The variant's family (kx_tasks.core.stages.family): the dataset or setting it reads."""
+        return stages.family(self.variant)
+
+    @property
     def torch_device(self):
         from kx_tasks.core.seeding import resolve_device
 
@@ -108,7 +113,7 @@ def check_config(config: dict, tasks: dict[str, Task], artefacts: dict[str, Arte
                     f"tasks.{name}.variants: unknown variant '{variant}' (known: {', '.join(tasks[name].variants)})"
                 )
         build_params(tasks[name].params, block.get("params"), f"tasks.{name}.params")
-        families = set(tasks[name].variants) | {v.split(".")[0] for v in tasks[name].variants}
+        families = set(tasks[name].variants) | {stages.family(v) for v in tasks[name].variants}
         for key in block.get("variant_seeds") or {}:
             if key not in families:
                 raise ConfigError(
@@ -146,7 +151,7 @@ def seeds(config: dict, task: Task, variant: str | None = None) -> list[int]:
     block = task_block(config, task.name)
     own = block.get("variant_seeds") or {}
     if variant is not None:
-        for key in (variant, variant.split(".")[0]):
+        for key in (variant, stages.family(variant)):
             if key in own:
                 return list(own[key])
     return list(block.get("seeds") or config.get("seeds") or [0])

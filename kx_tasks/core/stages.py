@@ -15,6 +15,18 @@ ARTEFACTS = "results/artefacts"
 SHARED_KEY = "shared"  # the key of an artefact built once for all seeds
 
 
+def family(variant: str) -> str:
+    """A variant's family: its name up to the first dot (`mnist.fvae` -> `mnist`, `grid.rsgan` -> `grid`, `theory` ->
+    `theory`). Variants are named <family>.<condition>; the family names the dataset or setting a run reads, and
+    `variant_seeds` may be given per family."""
+    return variant.split(".", 1)[0]
+
+
+def condition(variant: str) -> str:
+    """A variant's condition: its name after the first dot (`mnist.fvae` -> `fvae`; '' when it has none)."""
+    return variant.partition(".")[2]
+
+
 def run_dir(task: str, variant: str, seed: int | str, root: str = RUNS) -> str:
     return f"{root}/{task}/{variant}/seed{seed}"
 

@@ -78,5 +78,5 @@ TASK = Task(
         "relative_error": "Relative error of four ways to compute sqrt(det(BᵀB)) against the mpmath reference, by "
         "condition number (median and quartiles over shapes and samples); κε and κ²ε for scale.",
     },
-    report_tables="kx_tasks.det.tables:report_tables",
+    report_tables="kx_tasks.det.report:report_tables",
 )

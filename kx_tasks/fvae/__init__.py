@@ -12,7 +12,8 @@ References:
 
 from kx_tasks.core.claims import AtMost, Beats, Claim, Within
 from kx_tasks.core.registry import Resources, Stage, Task
-from kx_tasks.fvae.config import DATASETS, PINS, VARIANTS, FvaeConfig, dataset
+from kx_tasks.core.stages import family
+from kx_tasks.fvae.config import DATASETS, PINS, VARIANTS, FvaeConfig
 
 
 def _each(model: str) -> tuple[str, ...]:
@@ -69,7 +70,7 @@ COMPARISONS = (
             variants=(f"{d}.fvae",)) for d in DATASETS),
 )  # fmt: skip
 
-CLASSIFIERS = {v: (f"{dataset(v)}_classifier",) for v in VARIANTS}
+CLASSIFIERS = {v: (f"{family(v)}_classifier",) for v in VARIANTS}
 
 TASK = Task(
     name="fvae",
@@ -77,7 +78,7 @@ TASK = Task(
     post_url="https://kexue.fm/archives/5977",
     variants=VARIANTS,
     default_variants=("mnist.glow", "mnist.fvae", "mnist.vae_full", "mnist.vae_low"),
-    datasets={v: (dataset(v),) for v in VARIANTS},
+    datasets={v: (family(v),) for v in VARIANTS},
     params=FvaeConfig,
     variant_params=PINS,
     stages={
@@ -94,6 +95,6 @@ TASK = Task(
         "interpolation": "Straight lines between two pairs of test images in the model's latent space.",
         "curves": "Bits/dim and FD at each checkpoint against training seconds.",
     },
-    report_tables="kx_tasks.fvae.tables:report_tables",
-    report_figures="kx_tasks.fvae.report_figures:plot_variants",
+    report_tables="kx_tasks.fvae.report:report_tables",
+    report_figures="kx_tasks.fvae.report:plot_variants",
 )

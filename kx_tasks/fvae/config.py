@@ -82,11 +82,6 @@ class FvaeConfig(Params):
         return self
 
 
-def dataset(variant: str) -> str:
-    """`mnist.fvae` -> `mnist`."""
-    return variant.split(".")[0]
-
-
 # CIFAR-10 at the architecture sizes of the paper setting that fit (issue 13; bojone's 128×128 design scaled by its
 # levels): E/G with 3 squeezes (32×32×3 -> 4×4×192) and 12 residual steps, a prior of 3 levels × 12 steps × 256
 # (49.9M parameters in all); Glow with 3 levels at the Glow paper's hidden 512, 42 steps per level to match (49.7M);

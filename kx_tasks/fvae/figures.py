@@ -1,6 +1,6 @@
 """Per-run figures of the `fvae` task: sample grids at each temperature, interpolations between test images through
 the model's latent space (the post's figure), and bits/dim and FD at the checkpoints against training seconds.
-The tiling helpers are shared with the report's figures."""
+"""
 
 from __future__ import annotations
 
@@ -8,22 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kx_tasks.core.plotting import new_figure, save_figure
-
-
-def tile(x: np.ndarray, rows: int) -> np.ndarray:
-    """(N, C, H, W) on [0, 1] -> one (rows·H, cols·W) or (rows·H, cols·W, C) image."""
-    n, c, h, w = x.shape
-    cols = n // rows
-    t = x[: rows * cols].reshape(rows, cols, c, h, w).transpose(0, 3, 1, 4, 2).reshape(rows * h, cols * w, c)
-    return t[..., 0] if c == 1 else t
-
-
-def show(ax, image: np.ndarray, title: str = "") -> None:
-    ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
-    ax.axis("off")
-    if title:
-        ax.set_title(title, fontsize=9)
+from kx_tasks.core.plotting import new_figure, save_figure, show, tile
 
 
 def plot_samples(shown: dict[str, np.ndarray], run, path: Path) -> None:
@@ -37,7 +22,7 @@ def plot_samples(shown: dict[str, np.ndarray], run, path: Path) -> None:
 def plot_interpolation(paths: np.ndarray, run, path: Path) -> None:
     """(pairs, steps, C, H, W): each row goes from one test image's latent to another's in straight steps."""
     fig, axes = new_figure(1, 1, width=6.0, height=1.6)
-    show(axes[0, 0], tile(paths.reshape(-1, *paths.shape[2:]), len(paths)))
+    show(axes[0, 0], tile(paths.reshape(-1, *paths.shape[2:]), paths.shape[1]))
     save_figure(fig, path, f"{run.variant}, seed {run.seed}: interpolation between test images in the latent space")
 
 

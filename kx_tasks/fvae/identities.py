@@ -18,7 +18,7 @@ import math
 import torch
 
 from kx_tasks.fvae.flows import Glow, gaussian_log_prob
-from kx_tasks.fvae.models import FullVAE, general_loss
+from kx_tasks.fvae.model import FullVAE, general_loss
 
 
 @torch.no_grad()

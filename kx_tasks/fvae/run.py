@@ -4,18 +4,21 @@ reconstruction, the post's special cases on the trained model, sample grids and 
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from kx_tasks.core.checkpoints import load_weights
 from kx_tasks.core.data import load
 from kx_tasks.core.io import read_jsonl
 from kx_tasks.core.settings import Run
-from kx_tasks.fvae import figures, identities, loop, measures, models
-from kx_tasks.fvae.config import TEMPERATURES, FvaeConfig, dataset
+from kx_tasks.fvae import figures, identities, measures
+from kx_tasks.fvae.config import TEMPERATURES, FvaeConfig
+from kx_tasks.fvae.model import build, count_parameters
+from kx_tasks.fvae.steps import train_model
 from kx_tasks.shared import classifier, frechet
+from kx_tasks.shared.curves import speed_to_tau
 
 NOISE_SEED = 1_000_003  # the fixed noise of every sample set (the same u for every model and checkpoint)
 EVAL_SEED = 2_000_003  # the fixed dequantisation and u draws of every test-set bound
@@ -33,12 +36,12 @@ def _images(array: np.ndarray, device) -> torch.Tensor:
 
 
 def _data(run: Run, inputs: dict[str, Path]):
-    data = load(inputs[dataset(run.variant)])
+    data = load(inputs[run.family])
     return _images(data["x_train"], run.torch_device), _images(data["x_test"], run.torch_device)
 
 
 def _classifier(run: Run, inputs: dict[str, Path]):
-    return classifier.load_classifier(inputs[f"{dataset(run.variant)}_classifier"], run.torch_device)
+    return classifier.load_classifier(inputs[f"{run.family}_classifier"], run.torch_device)
 
 
 def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
@@ -46,7 +49,7 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
     device = run.torch_device
     train_images, test_images = _data(run, inputs)
     torch.manual_seed(run.seed)
-    model = models.build(cfg, tuple(train_images.shape[1:]), run.seed).to(device)
+    model = build(cfg, tuple(train_images.shape[1:]), run.seed).to(device)
     net, _, real_features = _classifier(run, inputs)
     real_stats = frechet.gaussian(real_features[: cfg.curve_samples])
     curve_test = test_images[: cfg.curve_images]
@@ -57,7 +60,7 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
         return {"bpd": float(bpd), "fd": frechet.distance(*frechet.gaussian(classifier.features(net, x)), *real_stats)}
 
     gen = torch.Generator(device).manual_seed(run.seed)
-    loop.train(model, train_images, cfg, gen, checkpoint, inputs["checkpoints"] / "model", out_dir,
+    train_model(model, train_images, cfg, gen, checkpoint, inputs["checkpoints"] / "model", out_dir,
                f"{run.variant} seed {run.seed}")  # fmt: skip
     torch.save(model.state_dict(), out_dir / "model.pt")
 
@@ -67,13 +70,13 @@ def evaluate(run: Run, inputs: dict[str, Path], out_dir: Path) -> dict[str, floa
     device = run.torch_device
     train_images, test_images = _data(run, inputs)
     shape = tuple(test_images.shape[1:])
-    model = models.build(cfg, shape, run.seed).to(device)
-    model.load_state_dict(torch.load(inputs["train"] / "model.pt", map_location=device, weights_only=True))
+    model = build(cfg, shape, run.seed).to(device)
+    load_weights(model, inputs["train"] / "model.pt", device)
     model.eval()
     net, facts, real_features = _classifier(run, inputs)
     evals = read_jsonl(inputs["train"] / "evals.jsonl")
-    glow_params = models.count_parameters(models.build(cfg.model_copy(update={"model": "glow"}), shape, run.seed))
-    params = models.count_parameters(model)
+    glow_params = count_parameters(build(cfg.model_copy(update={"model": "glow"}), shape, run.seed))
+    params = count_parameters(model)
     metrics = {"params": float(params), "params_vs_glow": params / glow_params}
     metrics.update(curve_metrics(evals, cfg, cfg.tau_factor * facts["fd_floor_5k"], len(train_images)))
 
@@ -112,7 +115,6 @@ def curve_metrics(evals: list[dict], cfg: FvaeConfig, tau: float, n_train: int) 
     steps = cfg.steps()
     quarter = max((r for r in evals if r["step"] <= steps / 4), key=lambda r: r["step"], default=evals[0])
     same = max((r for r in evals if r["step"] <= cfg.glow_steps), key=lambda r: r["step"], default=evals[0])
-    hit = next((r for r in evals if r["fd"] <= tau), None)
     last = evals[-1]
     return {
         "fd_curve_quarter": quarter["fd"],
@@ -120,14 +122,10 @@ def curve_metrics(evals: list[dict], cfg: FvaeConfig, tau: float, n_train: int) 
         "bpd_curve_final": last["bpd"],
         "fd_at_glow_steps": same["fd"],
         "step_at_glow_steps": float(same["step"]),
-        "auc_log_fd": float(np.mean([math.log(r["fd"]) for r in evals])),
-        "tau": tau,
-        "reached_tau": 1.0 if hit else 0.0,
-        "images_to_tau": float((hit or last)["images"]),
+        **speed_to_tau(evals, "fd", tau),
         "epochs": steps * cfg.batch_size / n_train,
         # clock readings: `timing.*` keeps them in timings.json, so metrics.json repeats to the byte
         "timing.train_seconds": last["seconds"],
-        "timing.seconds_to_tau": float((hit or last)["seconds"]),
         "timing.images_per_s": steps * cfg.batch_size / last["seconds"],
     }
 

@@ -89,6 +89,6 @@ TASK = Task(
         "tau_sweep": "Tau-leaping at each ε beside the exact direct method on the same ensemble: error of the "
         "protein Fano factor, and reactions fired per second (tau variants).",
     },
-    report_tables="kx_tasks.gillespie.tables:report_tables",
+    report_tables="kx_tasks.gillespie.report:report_tables",
     check_run="kx_tasks.gillespie.config:check_run",
 )

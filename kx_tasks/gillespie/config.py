@@ -7,6 +7,7 @@ import math
 from pydantic import Field, model_validator
 
 from kx_tasks.core.params import Params
+from kx_tasks.core.stages import condition
 from kx_tasks.gillespie.exact import EXACT
 
 FSP_SDS = 10  # the finite-state projection box must reach this many standard deviations above each mean
@@ -55,7 +56,7 @@ def check_run(variant: str, cfg: GillespieConfig) -> None:
     """Before any job: where the exact master-equation solution is computed (networks of ≤ 2 species with known
     stationary moments, counts in the tens), the FSP box must hold the stationary law (mean + 10 sd per species);
     else the comparison with the exact law would be skipped for a reason the config could have avoided."""
-    network = variant.partition(".")[2]
+    network = condition(variant)
     moments = EXACT.get(network)
     if moments is None or network.endswith("_x100"):  # counts in the thousands: no FSP by design
         return

@@ -7,11 +7,12 @@ from pathlib import Path
 import numpy as np
 
 from kx_tasks.core.plotting import new_figure, save_figure
+from kx_tasks.core.stages import condition, family
 from kx_tasks.gillespie.network import Network
 
 
 def parse_variant(variant: str) -> tuple[str, str]:
-    method, _, network = variant.partition(".")
+    method, network = family(variant), condition(variant)
     return method, network
 
 

@@ -9,6 +9,7 @@ References:
 
 from kx_tasks.core.claims import AtLeast, AtMost, Beats, Claim, NoWorse, SameAs, Within
 from kx_tasks.core.registry import Resources, Stage, Task
+from kx_tasks.core.stages import family
 from kx_tasks.mixup.config import CIFAR_RECIPE, METHODS, MixupConfig
 
 DATASETS = ("fashion_mnist", "mnist", "cifar10")
@@ -23,7 +24,8 @@ PUBLISHED_CIFAR = {"erm": 0.944, "mixup": 0.958}
 
 
 def _claims(d: str) -> tuple[Claim, ...]:
-    v = lambda m: f"{d}.{m}"  # noqa: E731
+    def v(m):
+        return f"{d}.{m}"
     return (
         Claim(f"mixup.beats_erm.{d}", "mixup (uniform ε) improves test accuracy over ERM", "test_acc",
               Beats("test_acc", variant=v("erm")), source="post", variants=(v("mixup"),)),
@@ -61,7 +63,7 @@ TASK = Task(
     # The default run: every method on Fashion-MNIST (the primary dataset: MNIST is at ceiling); MNIST's variants
     # run when a config names them (config/paper.yaml).
     default_variants=tuple(f"fashion_mnist.{m}" for m in METHODS),
-    datasets={v: (v.split(".")[0],) for v in VARIANTS},
+    datasets={v: (family(v),) for v in VARIANTS},
     params=MixupConfig,
     variant_params=PINS,
     check_run="kx_tasks.mixup.config:check_run",
@@ -87,6 +89,6 @@ TASK = Task(
         "examples": "The first training batch of the first mixing epoch as the network sees it, with its targets.",
         "line": "Prediction along the straight line between two fixed test images; dashed: a linear model's.",
     },
-    report_tables="kx_tasks.mixup.tables:report_tables",
-    report_figures="kx_tasks.mixup.report_figures:plot_variants",
+    report_tables="kx_tasks.mixup.report:report_tables",
+    report_figures="kx_tasks.mixup.report:plot_variants",
 )

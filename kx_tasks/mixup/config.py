@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from kx_tasks.core.params import Params
+from kx_tasks.core.stages import family
 
 TRAIN_IMAGES = 60_000  # the largest training set (MNIST, Fashion-MNIST); CIFAR-10 has 50,000: see check_run
 DATASET_IMAGES = {"mnist": 60_000, "fashion_mnist": 60_000, "cifar10": 50_000}
@@ -99,6 +100,6 @@ CIFAR_RECIPE = dict(
 
 def check_run(variant: str, cfg: MixupConfig) -> None:
     """Before any job: the subset fits in the variant's dataset."""
-    dataset = variant.split(".")[0]
+    dataset = family(variant)
     if cfg.train_size > DATASET_IMAGES[dataset]:
         raise ValueError(f"train_size: {cfg.train_size} is more than the {DATASET_IMAGES[dataset]} {dataset} images")

@@ -1,28 +1,22 @@
-"""Stages of the `mixup` task: augment (the seeded plan), train (the shared engine, drawing nothing), evaluate."""
+"""Stages of the `mixup` task: augment (the seeded plan), train (steps.py on the shared engine), evaluate."""
 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from kx_tasks.core.checkpoints import load_weights
 from kx_tasks.core.data import load
-from kx_tasks.core.engine import fit
 from kx_tasks.core.io import write_json
 from kx_tasks.core.settings import Run
-from kx_tasks.mixup import figures
+from kx_tasks.mixup import figures, steps
 from kx_tasks.mixup.config import MixupConfig
 from kx_tasks.mixup.metrics import between_samples, ece, fixed_pairs, logits_of
-from kx_tasks.mixup.model import make_model, mixed_loss
-from kx_tasks.mixup.plan import batch_slices, crop_flip, make_plan, subset_indices
-
-
-def dataset(variant: str) -> str:
-    """`fashion_mnist.mixup` -> `fashion_mnist`."""
-    return variant.split(".")[0]
+from kx_tasks.mixup.model import make_model
+from kx_tasks.mixup.plan import make_plan, subset_indices
 
 
 def as_images(images: np.ndarray) -> np.ndarray:
@@ -48,7 +42,7 @@ def standardise(images: np.ndarray, mean, std, device) -> torch.Tensor:
 
 def augment(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
     cfg: MixupConfig = run.params
-    data = load(inputs[dataset(run.variant)])
+    data = load(inputs[run.family])
     subset = subset_indices(data["y_train"], cfg.train_size, run.seed)
     plan = make_plan(cfg, len(subset), run.seed)
     np.savez_compressed(out_dir / "plan.npz", subset=subset, **plan)
@@ -63,7 +57,7 @@ def read_plan(augment_dir: Path, device) -> dict[str, torch.Tensor]:
 def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
     cfg: MixupConfig = run.params
     device = run.torch_device
-    data = load(inputs[dataset(run.variant)])
+    data = load(inputs[run.family])
     plan = read_plan(inputs["augment"], device)
     subset = plan["subset"].cpu().numpy()
     norm = channel_stats(data["x_train"][subset])
@@ -71,87 +65,20 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
     y = torch.as_tensor(data["y_train"][subset].astype(np.int64), device=device)
     torch.manual_seed(run.seed)  # the same initial weights for every variant of a seed
     model = make_model(cfg.arch, cfg.width, x.shape[1]).to(device)
-    model, log, share = train_model(model, x, y, plan, cfg, inputs["checkpoints"], out_dir, run.variant)
+    model, log, share = steps.train_model(model, x, y, plan, cfg, inputs["checkpoints"], out_dir, run.variant)
     torch.save(model.state_dict(), out_dir / "model.pt")
     write_json(out_dir / "normalisation.json", norm)
     write_json(out_dir / "augment_share.json", {"timing.augment_share": share})
 
 
-def train_model(model, x, y, plan, cfg: MixupConfig, checkpoint_dir, out_dir, label):
-    """SGD (momentum, weight decay) with the configured learning-rate schedule over the plan's batches; returns the
-    model, the engine's log and the share of step time spent building the mixed batch (the augmentation's cost)."""
-    n = len(x)
-    slices = batch_slices(n, cfg.batch_size)
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    sched = lr_schedule(opt, cfg, len(slices))
-
-    def batches(epoch: int):
-        for sl in slices:
-            yield (
-                epoch,
-                plan["order"][epoch, sl],
-                plan["partner"][epoch, sl],
-                plan["lam_x"][epoch, sl],
-                plan["lam_y"][epoch, sl],
-            )
-
-    def images(epoch: int, idx: torch.Tensor) -> torch.Tensor:
-        """The images `idx` as epoch `epoch` shows them (with the plan's crop and flip where the recipe has them)."""
-        if not cfg.crop_flip:
-            return x[idx]
-        return crop_flip(x[idx], plan["shift"][epoch, idx], plan["flip"][epoch, idx])
-
-    def step(batch, loop) -> dict[str, torch.Tensor]:
-        t0 = time.perf_counter()
-        epoch, ia, ib, lam_x, lam_y = batch
-        lx = lam_x[:, None, None, None]
-        x_mixed = lx * images(epoch, ia) + (1 - lx) * images(epoch, ib)
-        t1 = time.perf_counter()
-        ce = mixed_loss(model(x_mixed), y[ia], y[ib], lam_y)
-        opt.zero_grad(set_to_none=True)
-        ce.mean().backward()
-        opt.step()
-        loop.add_time("mix", t1 - t0)
-        loop.add_time("step", time.perf_counter() - t0)
-        return {"ce": ce}
-
-    log = fit(
-        step,
-        batches,
-        epochs=cfg.epochs,
-        steps_per_epoch=len(slices),
-        models={"cnn": model},
-        optimizers={"sgd": opt},
-        schedules={"lr": sched},
-        checkpoint_dir=checkpoint_dir / "cnn",
-        label=f"{label} cnn",
-        samples_per_epoch=n,
-        unit="images",
-        history_path=out_dir / "history.jsonl",
-        config=cfg.model_dump(mode="json"),
-    )
-    return model, log, log.loop.timers["mix"] / max(log.loop.timers["step"], 1e-12)
-
-
-def lr_schedule(opt, cfg: MixupConfig, steps_per_epoch: int):
-    """Stepped once per optimisation step: one-cycle (warm-up, then cosine) or the official ÷10 at 50% and 75%."""
-    total = cfg.epochs * steps_per_epoch
-    if cfg.lr_schedule == "step":
-        milestones = [round(0.5 * cfg.epochs) * steps_per_epoch, round(0.75 * cfg.epochs) * steps_per_epoch]
-        return torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=0.1)
-    return torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=cfg.lr, total_steps=total, pct_start=cfg.warmup, cycle_momentum=False
-    )
-
-
 def evaluate(run: Run, inputs: dict[str, Path], out_dir: Path) -> dict[str, float]:
     cfg: MixupConfig = run.params
     device = run.torch_device
-    data = load(inputs[dataset(run.variant)])
+    data = load(inputs[run.family])
     norm = json.loads((inputs["train"] / "normalisation.json").read_text())
     x_test = standardise(data["x_test"], norm["mean"], norm["std"], device)
     model = make_model(cfg.arch, cfg.width, x_test.shape[1]).to(device)
-    model.load_state_dict(torch.load(inputs["train"] / "model.pt", map_location=device, weights_only=True))
+    load_weights(model, inputs["train"] / "model.pt", device)
     model.eval()
     y_test = torch.as_tensor(data["y_test"].astype(np.int64), device=device)
     subset = np.load(inputs["augment"] / "plan.npz")["subset"]

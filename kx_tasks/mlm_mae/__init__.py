@@ -9,6 +9,7 @@ References:
 
 from kx_tasks.core.claims import AtLeast, AtMost, Beats, BestAmong, Claim, SameAs
 from kx_tasks.core.registry import Artefact, Resources, Stage, Task
+from kx_tasks.core.stages import family
 from kx_tasks.mlm_mae.config import BAND, PINS, SETS, VARIANTS, MlmMaeConfig, PretrainParams, checkpoint
 
 
@@ -77,9 +78,9 @@ TASK = Task(
     # The default leaves out the 40% checkpoint (its pre-training costs 1.35x the 15% one's: the head runs on 2.7x
     # the rows) and its fine-tuning (config/mask40.yaml runs them: ~13 min more on 2 cores), and the four
     # cross-validated sets (config/paper.yaml).
-    default_variants=tuple(v for v in VARIANTS if not v.endswith("40") and v.split(".")[0] in ("mae", "sst2", "trec")),
+    default_variants=tuple(v for v in VARIANTS if not v.endswith("40") and family(v) in ("mae", "sst2", "trec")),
     # A fine-tuning run reads its set; `mae` reads SST-2's dev sentences for the averaging gaps.
-    datasets={v: ("sst2",) if v == "mae" else (v.split(".")[0],) for v in VARIANTS},
+    datasets={v: ("sst2",) if v == "mae" else (family(v),) for v in VARIANTS},
     params=MlmMaeConfig,
     variant_params=PINS,
     stages={
@@ -91,8 +92,8 @@ TASK = Task(
         "evaluate": Stage("kx_tasks.mlm_mae.run:evaluate", Resources(threads=1, mem_mb=2000, runtime=10)),
     },  # fmt: skip
     claims=MAE + FINETUNE,
-    report_tables="kx_tasks.mlm_mae.tables:report_tables",
-    report_figures="kx_tasks.mlm_mae.report_figures:plot_variants",
+    report_tables="kx_tasks.mlm_mae.report:report_tables",
+    report_figures="kx_tasks.mlm_mae.report:plot_variants",
 )
 
 
@@ -101,7 +102,7 @@ def artefact(ratio: float) -> Artefact:
     return Artefact(
         name=f"bert_mlm{pct}",
         summary=f"the tiny BERT pre-trained by MLM with {pct}% of the words selected (80/10/10), once per seed",
-        build=f"kx_tasks.mlm_mae.pretrain:build_mlm{pct}",
+        build=f"kx_tasks.mlm_mae.run:build_mlm{pct}",
         params=PretrainParams,
         per_seed=True,
         datasets_from="kx_tasks.mlm_mae.corpus:datasets_of",

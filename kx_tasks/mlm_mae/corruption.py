@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from kx_tasks.mlm_mae.text import SPECIAL
+from kx_tasks.mlm_mae.text import MASK, SPECIAL
 
 
 def random_ids(vocab: int, device=None) -> torch.Tensor:
@@ -77,3 +77,11 @@ def drop_tokens(ids: torch.Tensor, droppable: torch.Tensor, ratio: float, pad_id
     out_ids = torch.gather(ids, 1, order).masked_fill(~kept, pad_id)
     out_pos = torch.gather(positions, 1, order).masked_fill(~kept, 0)
     return out_ids, out_pos, kept
+
+
+def correct(encoder: torch.nn.Module, ratio: float) -> None:
+    """The post's correction on the input embedding (in place): every row its expectation under the corruption."""
+    with torch.no_grad():
+        e = encoder.tokens.weight
+        replacements = random_ids(e.shape[0], e.device)
+        e.copy_(corrected_embedding(e, MASK, replacements, ratio))

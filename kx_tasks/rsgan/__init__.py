@@ -11,10 +11,11 @@ References:
 
 from kx_tasks.core.claims import AtLeast, AtMost, Beats, Claim, Within
 from kx_tasks.core.registry import Resources, Stage, Task
-from kx_tasks.rsgan.config import PINS, VARIANTS, RsganConfig, setting
+from kx_tasks.core.stages import family
+from kx_tasks.rsgan.config import PINS, VARIANTS, RsganConfig
 
-IMAGE_VARIANTS = [v for v in VARIANTS if setting(v) in ("mnist", "cifar10")]
-CLASSIFIERS = {v: (f"{setting(v)}_classifier",) for v in IMAGE_VARIANTS}
+IMAGE_VARIANTS = [v for v in VARIANTS if family(v) in ("mnist", "cifar10")]
+CLASSIFIERS = {v: (f"{family(v)}_classifier",) for v in IMAGE_VARIANTS}
 
 
 def _exact(cid: str, statement: str, metric: str, judge, source: str = "post") -> Claim:
@@ -71,7 +72,7 @@ MNIST = (
     _vs("rsgan.faster", "RSGAN trains the generator faster than SGAN (both with SN): lower mean log FD over the "
         "checkpoints", "auc_log_fd", "mnist.rsgan_sn", "mnist.sgan_sn"),
     _vs("rsgan.faster_iterations", "… fewer iterations to FD ≤ τ (τ = tau_factor × the real-vs-real floor; censored "
-        "at the budget)", "iters_to_tau", "mnist.rsgan_sn", "mnist.sgan_sn"),
+        "at the budget)", "steps_to_tau", "mnist.rsgan_sn", "mnist.sgan_sn"),
     _vs("rsgan.faster_wall", "… fewer training seconds to FD ≤ τ (its extra real batch in each G step counted)",
         "timing.seconds_to_tau", "mnist.rsgan_sn", "mnist.sgan_sn"),
     _vs("rsgan.faster_than_sgan", "… and faster than SGAN without spectral norm (the post: 'faster than SGAN and "
@@ -107,7 +108,7 @@ TASK = Task(
         "mnist.sgan_sn",
         "mnist.rsgan_sn",
     ),  # fmt: skip
-    datasets={v: (setting(v),) for v in IMAGE_VARIANTS},
+    datasets={v: (family(v),) for v in IMAGE_VARIANTS},
     params=RsganConfig,
     variant_params=PINS,
     check_run="kx_tasks.rsgan.config:check_run",
@@ -127,6 +128,6 @@ TASK = Task(
         "samples": "Samples of the final generator from fixed noise.",
         "fd_curve": "FD at each checkpoint against iterations and training seconds; dashed: τ.",
     },
-    report_tables="kx_tasks.rsgan.tables:report_tables",
-    report_figures="kx_tasks.rsgan.report_figures:plot_variants",
+    report_tables="kx_tasks.rsgan.report:report_tables",
+    report_figures="kx_tasks.rsgan.report:plot_variants",
 )

@@ -1,7 +1,7 @@
 """Parameters of the `rsgan` task, declared once (defaults = the default CPU run).
 
-A variant is `<setting>.<loss>`: `theory` (exact checks on a finite support), `grid.*` (PacGAN's 25-Gaussian grid at CPU
-scale; `pacgan.*` pins PacGAN's own nets and 400k iterations),
+A variant is `<family>.<loss>`, its family the setting: `theory` (exact checks on a finite support), `grid.*`
+(PacGAN's 25-Gaussian grid at CPU scale; `pacgan.*` pins PacGAN's own nets and 400k iterations),
 `mnist.*` (bojone's DCGAN pair at 28×28), `cifar10.*` (the relativistic-GAN repository's DCGAN setup, GPU). The
 variant pins the loss, spectral norm and the D : G schedule, so the twins of a setting share everything else: nets,
 optimiser, initial weights (same seed), data order and noise. `grid_*` parameters belong to the grid; the others to
@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from kx_tasks.core.params import Params
+from kx_tasks.core.stages import family
 
 Loss = Literal["sgan", "rsgan", "rasgan"]
 
@@ -94,11 +95,6 @@ PINS = {"theory": {}, **_GRID, **_PACGAN, **_MNIST, **_CIFAR}
 VARIANTS = tuple(PINS)
 
 
-def setting(variant: str) -> str:
-    """`grid.rsgan` -> `grid`."""
-    return variant.split(".")[0]
-
-
 def check_run(variant: str, cfg: RsganConfig) -> None:
-    if setting(variant) in GRIDS and cfg.grid_batch_size > cfg.grid_points:
+    if family(variant) in GRIDS and cfg.grid_batch_size > cfg.grid_points:
         raise ValueError(f"grid_batch_size: {cfg.grid_batch_size} is more than the {cfg.grid_points} grid_points")

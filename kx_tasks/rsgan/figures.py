@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from kx_tasks.core.plotting import new_figure, save_figure
+from kx_tasks.core.plotting import new_figure, save_figure, show, tile
 from kx_tasks.rsgan.grid import MODES
 
 
@@ -32,13 +32,8 @@ def plot_grid_snapshots(snaps: dict[int, np.ndarray], run, path: Path, shown: in
 def plot_samples(x01: torch.Tensor, run, path: Path) -> None:
     """An 8 × 8 grid of final samples (fixed noise)."""
     n = int(np.sqrt(len(x01)))
-    x = x01[: n * n].numpy()
-    c, h, w = x.shape[1:]
-    tiles = x.reshape(n, n, c, h, w).transpose(0, 3, 1, 4, 2).reshape(n * h, n * w, c)
     fig, axes = new_figure(1, 1, width=4.0, height=4.0)
-    ax = axes[0, 0]
-    ax.imshow(tiles[..., 0] if c == 1 else tiles, cmap="gray" if c == 1 else None, vmin=0, vmax=1)
-    ax.axis("off")
+    show(axes[0, 0], tile(x01[: n * n].numpy(), n))
     save_figure(fig, path, f"{run.variant}, seed {run.seed}: samples of the final generator from fixed noise")
 
 

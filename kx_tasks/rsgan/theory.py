@@ -67,7 +67,8 @@ def newton(loss: str, p: torch.Tensor, q: torch.Tensor, tol: float = 1e-14, max_
     Returns (T*, steps taken)."""
     t = torch.zeros_like(p)
     ones = torch.ones(len(p), len(p), dtype=p.dtype)
-    f = lambda v: expected_d_loss(loss, v, p, q)  # noqa: E731
+    def f(v):
+        return expected_d_loss(loss, v, p, q)
     for step in range(1, max_steps + 1):
         g = gradient(loss, t, p, q)
         if g.abs().max() <= tol:
@@ -125,7 +126,8 @@ def check(solution: dict[str, np.ndarray], seed: int) -> dict[str, float]:
     p, q = torch.from_numpy(solution["p"]), torch.from_numpy(solution["q"])
     log_ratio = torch.log(p / q)
     shift = float(np.random.default_rng([seed, 1]).normal() * 3)
-    centred = lambda v: v - v.mean()  # noqa: E731
+    def centred(v):
+        return v - v.mean()
     t_sgan, t_rsgan = torch.from_numpy(solution["t_sgan"]), torch.from_numpy(solution["t_rsgan"])
     out = {
         "sgan.grad_at_log_ratio": float(gradient("sgan", log_ratio, p, q).abs().max()),

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from kx_tasks.core.checkpoints import load_weights
 from kx_tasks.core.data import load
 from kx_tasks.core.engine import Loop, fit
 from kx_tasks.core.io import write_json
@@ -166,7 +167,7 @@ def load_classifier(folder: Path, device) -> tuple[FeatureNet, dict, np.ndarray]
     """The trained net (eval mode), its facts, and the features of the 10,000 reference training images."""
     facts = json.loads((folder / "classifier.json").read_text())
     net = FeatureNet(facts["channels"], facts["size"], facts["mean"], facts["std"]).to(device)
-    net.load_state_dict(torch.load(folder / "model.pt", map_location=device, weights_only=True))
+    load_weights(net, folder / "model.pt", device)
     net.eval()
     with np.load(folder / "real_features.npz", allow_pickle=False) as f:
         real = f["train"].astype(np.float64)

@@ -9,6 +9,7 @@ References:
 
 from kx_tasks.core.claims import AtLeast, Beats, Claim
 from kx_tasks.core.registry import Resources, Stage, Task
+from kx_tasks.core.stages import family
 from kx_tasks.vae_cluster.config import PUBLISHED, VaeClusterConfig
 
 DATASETS = ("mnist", "fashion_mnist")
@@ -64,7 +65,7 @@ TASK = Task(
     # `mnist`, `fashion_mnist`: the config's parameters; `<dataset>.<version>`: the author's script, pinned.
     variants=DATASETS + PAPER_VARIANTS,
     default_variants=DATASETS,  # the published scripts (50 conv epochs each) run when a config names them
-    datasets={v: (v.split(".")[0],) for v in DATASETS + PAPER_VARIANTS},
+    datasets={v: (family(v),) for v in DATASETS + PAPER_VARIANTS},
     params=VaeClusterConfig,
     variant_params={f"{d}.{v}": PUBLISHED[v] for v in PUBLISHED for d in DATASETS},
     stages={
@@ -83,5 +84,5 @@ TASK = Task(
         "clusters, with the decoded images.",
         "training_curves": "Training loss per epoch of the one-step model and the two-step baseline's VAE.",
     },
-    report_tables="kx_tasks.vae_cluster.tables:report_tables",
+    report_tables="kx_tasks.vae_cluster.report:report_tables",
 )

@@ -7,18 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kx_tasks.core.plotting import new_figure, save_figure
-
-
-def tile(images: np.ndarray, cols: int) -> np.ndarray:
-    """(N, 28, 28) -> one (rows·28, cols·28) mosaic; empty cells stay white."""
-    n, h, w = images.shape
-    rows = max(1, -(-n // cols))
-    canvas = np.ones((rows * h, cols * w), dtype=np.float32)
-    for i, im in enumerate(images):
-        r, c = divmod(i, cols)
-        canvas[r * h : (r + 1) * h, c * w : (c + 1) * w] = im
-    return canvas
+from kx_tasks.core.plotting import new_figure, save_figure, tile
 
 
 def cluster_grids(groups: list[np.ndarray], titles: list[str], path: Path, caption: str, cols: int = 8) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
+from kx_tasks.core.checkpoints import load_weights
 from kx_tasks.core.data import load
 from kx_tasks.core.io import read_jsonl
 from kx_tasks.core.settings import Run
@@ -40,11 +41,6 @@ CLASS_NAMES = {
 CHUNK = 2000  # test images per forward pass in evaluation
 
 
-def dataset(variant: str) -> str:
-    """`mnist`, `mnist.dec2018` -> `mnist`: a variant is a dataset, optionally with a published version."""
-    return variant.split(".")[0]
-
-
 def trained_models(cfg: VaeClusterConfig) -> list[tuple[str, int]]:
     """(model name, epochs) trained by the train stage."""
     return [("onestep", cfg.epochs)] + ([("vae", cfg.vae_epochs)] if cfg.vae_epochs else [])
@@ -52,7 +48,7 @@ def trained_models(cfg: VaeClusterConfig) -> list[tuple[str, int]]:
 
 def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
     cfg: VaeClusterConfig = run.params
-    data = load(inputs[dataset(run.variant)])
+    data = load(inputs[run.family])
     x = data["x_train"][: cfg.train_size or None]
     x = images_to_tensor(x, run.torch_device)
     for name, epochs in trained_models(cfg):
@@ -75,7 +71,7 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
 
 def load_model(name: str, cfg: VaeClusterConfig, train_dir: Path, device) -> torch.nn.Module:
     model = MODELS[name](cfg).to(device)
-    model.load_state_dict(torch.load(train_dir / f"{name}.pt", map_location=device, weights_only=True))
+    load_weights(model, train_dir / f"{name}.pt", device)
     return model.eval()
 
 
@@ -114,8 +110,8 @@ def baselines(cfg: VaeClusterConfig, seed: int, x_train: torch.Tensor, x_test: t
 def evaluate(run: Run, inputs: dict[str, Path], out_dir: Path) -> dict[str, float]:
     cfg: VaeClusterConfig = run.params
     device = run.torch_device
-    data = load(inputs[dataset(run.variant)])
-    names = CLASS_NAMES[dataset(run.variant)]
+    data = load(inputs[run.family])
+    names = CLASS_NAMES[run.family]
     labels = data["y_test"].astype(np.int64)
     x_test = images_to_tensor(data["x_test"], device)
     onestep = load_model("onestep", cfg, inputs["train"], device)

@@ -1,4 +1,4 @@
-"""Report tables of the `det` task (pandas only: the report job imports no torch)."""
+"""The report of the `det` task across its variants: its tables (pandas only: the report job imports no torch)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Report tables of the `gillespie` task (pandas only: the report job imports no numba)."""
+"""The report of the `gillespie` task across its variants: its tables (pandas only: the report job imports no numba)."""
 
 from __future__ import annotations
 

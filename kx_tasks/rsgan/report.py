@@ -1,6 +1,6 @@
-"""The report's figures across the rsgan task's variants (matplotlib, numpy and pandas: the report imports no torch):
-FD against iterations and against training seconds with seed bands, grid coverage per variant, and the grid
-generators of the first seed side by side."""
+"""The report of the `rsgan` task across its variants (matplotlib, numpy and pandas: the report imports no torch):
+one table per setting (variants × metrics, mean ± std over seeds); FD against iterations and against training
+seconds with seed bands, grid coverage per variant, and the grid generators of the first seed side by side."""
 
 from __future__ import annotations
 
@@ -8,25 +8,46 @@ from pathlib import Path
 
 import numpy as np
 
-from kx_tasks.core.io import read_jsonl
-from kx_tasks.core.plotting import new_figure, save_figure
+from kx_tasks.core.plotting import new_figure, save_figure, seed_band
+from kx_tasks.core.report import train_evals, variants_table
+from kx_tasks.core.stages import condition, family
+
+THEORY = (
+    "sgan.newton_error",
+    "rsgan.newton_error",
+    "sgan.grad_at_log_ratio",
+    "rsgan.grad_at_log_ratio",
+    "sgan.fdiv_error",
+    "rsgan.fdiv_error",
+    "rsgan.fdiv_above_f1",
+    "log_ratio_range",
+)
+GRID = ("modes", "modes_sd", "hq_frac", "reverse_kl", "jsd", "modes_1pct", "timing.ms_per_iteration", "g_grad_norm_cv")
+IMAGES = ("fd", "fd_floor", "auc_log_fd", "steps_to_tau", "timing.seconds_to_tau", "reached_tau", "class_kl",
+          "frac_confident", "class_min_share", "timing.ms_per_iteration", "timing.train_seconds", "g_grad_norm_cv",
+          "classifier_acc")  # fmt: skip
+TABLES = {"theory": THEORY, "grid": GRID, "pacgan": GRID, "mnist": IMAGES, "cifar10": IMAGES}
 
 
-def _evals(run_dir: Path) -> list[dict]:
-    path = run_dir.parent / "train" / "evals.jsonl"
-    return read_jsonl(path) if path.exists() else []
+def report_tables(metrics) -> dict:
+    out = {}
+    for setting, shown in TABLES.items():
+        rows = metrics[metrics.variant.map(family).eq(setting) & metrics.metric.isin(shown)]
+        if rows.empty:
+            continue
+        out[f"{setting}: variants × metrics (mean ± std over seeds)"] = variants_table(rows, shown)
+    return out
 
 
 def plot_variants(metrics, runs, out_dir: Path) -> list[Path]:
     out = []
-    kinds = runs["variant"].str.split(".").str[0]
-    images = runs[kinds.isin(["mnist", "cifar10"])]
+    images = runs[runs["variant"].map(family).isin(["mnist", "cifar10"])]
     if not images.empty:
         out.append(fd_curves(images, out_dir / "rsgan_fd_curves.png"))
-    for family in ("grid", "pacgan"):
-        grid = metrics[metrics.variant.str.startswith(f"{family}.")]
+    for grid_family in ("grid", "pacgan"):
+        grid = metrics[metrics.variant.map(family).eq(grid_family)]
         if not grid.empty:
-            out.append(coverage_bars(grid, out_dir / f"rsgan_{family}_coverage.png"))
+            out.append(coverage_bars(grid, out_dir / f"rsgan_{grid_family}_coverage.png"))
     return out
 
 
@@ -35,7 +56,7 @@ def fd_curves(runs, path: Path) -> Path:
     uses each checkpoint's mean training seconds over seeds."""
     fig, axes = new_figure(2, 1, width=5.0, height=3.6)
     for k, variant in enumerate(dict.fromkeys(runs["variant"])):
-        curves = [_evals(Path(d)) for d in runs[runs.variant == variant]["dir"]]
+        curves = [train_evals(d) for d in runs[runs.variant == variant]["dir"]]
         curves = [c for c in curves if c]
         if not curves:
             continue
@@ -44,8 +65,7 @@ def fd_curves(runs, path: Path) -> Path:
         steps = np.array([r["step"] for r in curves[0][:n]])
         seconds = np.array([[r["seconds"] for r in c[:n]] for c in curves]).mean(axis=0)
         for ax, x in ((axes[0, 0], steps), (axes[0, 1], seconds)):
-            ax.plot(x, fd.mean(axis=0), color=f"C{k}", label=f"{variant} (n={len(curves)})")
-            ax.fill_between(x, fd.min(axis=0), fd.max(axis=0), color=f"C{k}", alpha=0.2)
+            seed_band(ax, x, fd, k, f"{variant} (n={len(curves)})")
     for ax, label in ((axes[0, 0], "iteration"), (axes[0, 1], "training seconds (mean over seeds)")):
         ax.set_yscale("log")
         ax.set_xlabel(label)
@@ -65,7 +85,7 @@ def coverage_bars(grid, path: Path) -> Path:
             if len(values):
                 ax.bar(k, values.mean(), color=f"C{k}", alpha=0.5)
                 ax.plot(np.full(len(values), k), values, "o", color="k", ms=3)
-        ax.set_xticks(range(len(variants)), [v.split(".", 1)[1] for v in variants])
+        ax.set_xticks(range(len(variants)), [condition(v) for v in variants])
         ax.set_title(metric, fontsize=9)
     caption = "2-D grid: modes covered, high-quality fraction and reverse KL per loss; bar = mean, dots = seeds"
     return save_figure(fig, path, caption)

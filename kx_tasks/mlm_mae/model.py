@@ -11,10 +11,15 @@ every layer both equal an encoder that never saw the dropped tokens, at the kept
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from kx_tasks.core.checkpoints import load_weights
+from kx_tasks.core.io import read_json
+from kx_tasks.mlm_mae import text
 
 
 class Attention(nn.Module):
@@ -137,3 +142,13 @@ class Classifier(nn.Module):
     def forward(self, ids: torch.Tensor, positions: torch.Tensor | None = None,
                 keep: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
         return self.pool(self.encoder(ids, positions, keep)[:, 0])
+
+
+def load_encoder(folder: Path, device, dropout: float) -> tuple[Encoder, text.Tokenizer, dict]:
+    facts = read_json(folder / "bert.json")
+    tok = text.Tokenizer(read_json(folder / "vocab.json"))
+    encoder = Encoder(
+        len(tok), facts["dim"], facts["layers"], facts["heads"], facts["ffn"], facts["max_len"], dropout=dropout
+    )
+    load_weights(encoder, folder / "encoder.pt", device)
+    return encoder.to(device), tok, facts

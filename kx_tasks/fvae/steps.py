@@ -26,7 +26,7 @@ def warmup_factor(step: int, warmup_steps: int) -> float:
     return 1.0 if step >= warmup_steps else (step + 1) / warmup_steps
 
 
-def train(
+def train_model(
     model: torch.nn.Module,
     images: torch.Tensor,
     cfg,

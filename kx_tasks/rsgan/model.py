@@ -23,6 +23,8 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+NOISE_SEED = 1_000_003  # the fixed noise of every checkpoint's samples (the same z for all checkpoints and twins)
+
 
 class Maxout(nn.Module):
     def __init__(self, n_in: int, n_out: int, pieces: int):
@@ -83,3 +85,12 @@ def cifar_discriminator(sn: bool) -> nn.Module:
     for a, b, k, s in spec:
         layers += [_sn(nn.Conv2d(a, b, k, s, 1), sn), nn.LeakyReLU(0.1)]
     return nn.Sequential(*layers, nn.Flatten(), _sn(nn.Linear(512 * 4 * 4, 1), sn))
+
+
+@torch.no_grad()
+def generate(G, n: int, z_dim: int, device, seed: int = NOISE_SEED, batch: int = 1000) -> torch.Tensor:
+    """n samples in [0, 1] (clamped) from fixed noise, G in eval mode."""
+    G.eval()
+    g = torch.Generator(device).manual_seed(seed)
+    out = [G(torch.randn(min(batch, n - i), z_dim, generator=g, device=device)) for i in range(0, n, batch)]
+    return torch.cat(out).add_(1).div_(2).clamp_(0, 1)

@@ -1,4 +1,5 @@
-"""Report tables of the `vae_cluster` task (pandas only: the report job imports no torch)."""
+"""The report of the `vae_cluster` task across its variants: its tables (pandas only: the report job imports no
+torch)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The report's figures across the mixup task's variants (matplotlib and pandas only: the report imports no torch)."""
+"""The report of the `mixup` task across its variants (matplotlib and pandas only: the report imports no torch):
+the variants × metrics table and the figures across variants."""
 
 from __future__ import annotations
 
@@ -8,6 +9,16 @@ import numpy as np
 
 from kx_tasks.core.io import read_json
 from kx_tasks.core.plotting import new_figure, save_figure
+from kx_tasks.core.report import variants_table
+from kx_tasks.core.stages import condition
+
+SHOWN = ("test_acc", "test_nll", "ece", "train_acc_clean", "gen_gap", "lin_gap_rel", "lin_gap_logit_rel",
+         "same_class.lin_gap_rel", "mid_pair_mass", "mid_balance", "miss_rate")  # fmt: skip
+
+
+def report_tables(metrics) -> dict:
+    """Variants × metrics, mean ± std over seeds (variants in the order of kx info mixup)."""
+    return {"variants × metrics (mean ± std over seeds)": variants_table(metrics, SHOWN)}
 
 
 def plot_variants(metrics, runs, out_dir: Path) -> list[Path]:
@@ -28,7 +39,7 @@ def plot_variants(metrics, runs, out_dir: Path) -> list[Path]:
     caption = "Test accuracy and the normalised probability-space linearity gap per variant: one dot per seed, "
     out.append(save_figure(fig, out_dir / "mixup_variants.png", caption + "the bar is the mean"))
     lines = [(r.variant, Path(r.dir) / "line.json") for r in runs.itertuples() if r.seed == runs.seed.min()]
-    lines = [(v, read_json(p)) for v, p in lines if p.exists() and v.split(".", 1)[1] in ("erm", "mixup")]
+    lines = [(v, read_json(p)) for v, p in lines if p.exists() and condition(v) in ("erm", "mixup")]
     if lines:
         fig, axes = new_figure()
         ax = axes[0, 0]

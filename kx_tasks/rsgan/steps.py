@@ -17,10 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from kx_tasks.core.engine import Loop, fit
+from kx_tasks.rsgan import grid
+from kx_tasks.rsgan.config import RsganConfig
 from kx_tasks.rsgan.losses import d_loss, g_loss, needs_real
+from kx_tasks.rsgan.model import NOISE_SEED, generate
+from kx_tasks.shared import classifier, frechet
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,7 @@ def adam(model: torch.nn.Module, lr: float, betas: tuple[float, float]) -> torch
     return torch.optim.Adam(model.parameters(), lr=lr, betas=betas, fused=True)
 
 
-def train(
+def train_gan(
     G: torch.nn.Module,
     D: torch.nn.Module,
     real_batch: Callable[[int, torch.Generator], torch.Tensor],
@@ -107,3 +112,31 @@ def train(
         config=config,
         check_every=s.eval_every,
     )
+
+
+def grid_checkpoint(G, cfg: RsganConfig, device):
+    """The grid's evaluation: mode coverage, and G's samples at fixed noise kept with the loop (in every checkpoint,
+    so a resumed run still has the snapshots of its first attempt)."""
+    fixed = torch.Generator(device).manual_seed(NOISE_SEED)
+    z_fixed = torch.randn(grid.PACGAN_SAMPLES, 2, generator=fixed, device=device)
+
+    def sample(n: int) -> torch.Tensor:
+        return G(torch.randn(n, 2, device=device))  # the engine forks the global RNG around evaluations
+
+    @torch.no_grad()
+    def evaluate(loop: Loop) -> dict[str, float]:
+        G.eval()
+        loop.kept[f"step{loop.step}"] = G(z_fixed).cpu()
+        return grid.coverage(sample, cfg.grid_draws)
+
+    return evaluate
+
+
+def image_checkpoint(G, net, real_features: np.ndarray, n: int, z_dim: int, device):
+    real_stats = frechet.gaussian(real_features)
+
+    def evaluate(loop: Loop) -> dict[str, float]:
+        feats = classifier.features(net, generate(G, n, z_dim, device))
+        return {"fd": frechet.distance(*frechet.gaussian(feats), *real_stats)}
+
+    return evaluate
