@@ -58,8 +58,9 @@ def kx_loop(model, images: torch.Tensor, cfg: FvaeConfig, steps: int) -> float:
     cfg = cfg.model_copy(update={f"{cfg.model}_steps": steps, "marks": 2})
     with tempfile.TemporaryDirectory() as d:
         start = time.perf_counter()
-        train_model(model, images, cfg, torch.Generator().manual_seed(0), lambda loop: {}, Path(d) / "ckpt", Path(d),
-                   "bench")  # fmt: skip
+        train_model(
+            model, images, cfg, torch.Generator().manual_seed(0), lambda loop: {}, Path(d) / "ckpt", Path(d), "bench"
+        )
         return (time.perf_counter() - start) / steps
 
 
@@ -76,8 +77,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     images = torch.randint(0, 256, (60_000, 1, 28, 28), dtype=torch.uint8)
     base = FvaeConfig()
-    print(f"torch {torch.__version__}, cpu, {args.threads} thread(s); batch {base.batch_size}, {args.rounds} rounds x "
-          f"{args.steps} steps; default sizes")  # fmt: skip
+    print(
+        f"torch {torch.__version__}, cpu, {args.threads} thread(s); batch {base.batch_size}, {args.rounds} rounds x "
+        f"{args.steps} steps; default sizes"
+    )
     per_step = {}
     for name in args.models:
         cfg = base.model_copy(update={"model": name})

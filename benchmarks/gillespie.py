@@ -69,12 +69,14 @@ def gillespy2_model(t_end: float, n_times: int):
     model.add_species([m, n])
     k = [gillespy2.Parameter(name=f"k{i}", expression=v) for i, v in enumerate((20.0, 2.5, 1.0, 1.0))]
     model.add_parameter(k)
-    model.add_reaction([
-        gillespy2.Reaction(name="make_m", reactants={}, products={m: 1}, rate=k[0]),
-        gillespy2.Reaction(name="make_n", reactants={m: 1}, products={m: 1, n: 1}, rate=k[1]),
-        gillespy2.Reaction(name="decay_m", reactants={m: 1}, products={}, rate=k[2]),
-        gillespy2.Reaction(name="decay_n", reactants={n: 1}, products={}, rate=k[3]),
-    ])  # fmt: skip
+    model.add_reaction(
+        [
+            gillespy2.Reaction(name="make_m", reactants={}, products={m: 1}, rate=k[0]),
+            gillespy2.Reaction(name="make_n", reactants={m: 1}, products={m: 1, n: 1}, rate=k[1]),
+            gillespy2.Reaction(name="decay_m", reactants={m: 1}, products={}, rate=k[2]),
+            gillespy2.Reaction(name="decay_n", reactants={n: 1}, products={}, rate=k[3]),
+        ]
+    )
     model.timespan(gillespy2.TimeSpan(np.linspace(0, t_end, n_times)))
     return model
 

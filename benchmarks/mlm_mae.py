@@ -43,8 +43,7 @@ def corpus(n: int, length: int) -> torch.Tensor:
 def pretrain_parts(cfg: PretrainParams):
     torch.manual_seed(0)
     model = BertMLM(Encoder(VOCAB, cfg.dim, cfg.layers, cfg.heads, cfg.ffn, cfg.max_len, dropout=cfg.dropout))
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay,
-                            fused=True)  # fmt: skip
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay, fused=True)
     replacements = random_ids(VOCAB)
     gen = torch.Generator().manual_seed(0)
 
@@ -81,9 +80,19 @@ def kx_pretrain(rows: torch.Tensor, cfg: PretrainParams, steps: int) -> float:
 
     with tempfile.TemporaryDirectory() as d:
         start = time.perf_counter()
-        fit(engine_step, batches, epochs=2, steps_per_epoch=steps // 2, models={"bert": model},
-            optimizers={"adamw": opt}, generators={"data": gen}, checkpoint_dir=Path(d) / "ck", label="bench",
-            total=None, check_every=50)  # fmt: skip
+        fit(
+            engine_step,
+            batches,
+            epochs=2,
+            steps_per_epoch=steps // 2,
+            models={"bert": model},
+            optimizers={"adamw": opt},
+            generators={"data": gen},
+            checkpoint_dir=Path(d) / "ck",
+            label="bench",
+            total=None,
+            check_every=50,
+        )
         return (time.perf_counter() - start) / steps
 
 
@@ -128,8 +137,15 @@ def kx_finetune(data, cfg: MlmMaeConfig, steps: int) -> float:
     sets = {"train": (x[:n], y[:n]), "dev": (x[:2], y[:2]), "test": (x[:2], y[:2])}
     with tempfile.TemporaryDirectory() as d:
         start = time.perf_counter()
-        finetune(model, sets, cfg.model_copy(update={"epochs": 1}), torch.Generator().manual_seed(0),
-                          Path(d) / "ck", Path(d), "bench")  # fmt: skip
+        finetune(
+            model,
+            sets,
+            cfg.model_copy(update={"epochs": 1}),
+            torch.Generator().manual_seed(0),
+            Path(d) / "ck",
+            Path(d),
+            "bench",
+        )
         return (time.perf_counter() - start) / steps
 
 
@@ -141,14 +157,17 @@ def main() -> None:
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, cpu, {args.threads} thread(s); BERT-Tiny, {args.rounds} rounds x {args.steps} "
-          "steps")  # fmt: skip
+    print(
+        f"torch {torch.__version__}, cpu, {args.threads} thread(s); BERT-Tiny, {args.rounds} rounds x {args.steps} "
+        "steps"
+    )
     pcfg, fcfg = PretrainParams(), MlmMaeConfig()
     rows, data = corpus(4096, pcfg.max_len), sentences(args.steps * fcfg.batch_size)
     pretraining = f"MLM pre-training (batch {pcfg.batch_size} x {pcfg.max_len} tokens)"
-    for name, loops, arg, per in ((pretraining, (bare_pretrain, kx_pretrain), rows,
-                                   pcfg.batch_size), ("fine-tuning (batch 32 sentences)", (bare_finetune, kx_finetune),
-                                                      data, fcfg.batch_size)):  # fmt: skip
+    for name, loops, arg, per in (
+        (pretraining, (bare_pretrain, kx_pretrain), rows, pcfg.batch_size),
+        ("fine-tuning (batch 32 sentences)", (bare_finetune, kx_finetune), data, fcfg.batch_size),
+    ):
         times: dict[str, list[float]] = {BARE: [], ENGINE: []}
         for _ in range(args.rounds):
             for label, loop in zip((BARE, ENGINE), loops, strict=True):

@@ -41,8 +41,9 @@ def make(setting: str, cfg: RsganConfig):
     return model.mnist_generator(cfg.z_dim, cfg.width), model.mnist_discriminator(cfg.width, True), cfg.z_dim
 
 
-def bare_loop(G, D, x, loss: str, g_steps: int, batch: int, z_dim: int, iterations: int, lr, betas,
-              freeze: bool = False) -> float:  # fmt: skip
+def bare_loop(
+    G, D, x, loss: str, g_steps: int, batch: int, z_dim: int, iterations: int, lr, betas, freeze: bool = False
+) -> float:
     opt_g, opt_d = steps.adam(G, lr, betas), steps.adam(D, lr, betas)
     start = time.perf_counter()
     for _ in range(iterations):
@@ -103,8 +104,10 @@ def main() -> None:
             cfg.lr,
             (cfg.beta1, cfg.beta2),
         )
-    print(f"torch {torch.__version__}, cpu, {args.threads} thread(s); {args.setting} nets, 1 D : {g_steps} G, batch "
-          f"{batch}, {args.rounds} rounds x {args.iterations} iterations")  # fmt: skip
+    print(
+        f"torch {torch.__version__}, cpu, {args.threads} thread(s); {args.setting} nets, 1 D : {g_steps} G, batch "
+        f"{batch}, {args.rounds} rounds x {args.iterations} iterations"
+    )
     for loss in ("sgan", "rsgan"):
         loops = {BARE: bare_loop, FROZEN: partial(bare_loop, freeze=True), ENGINE: kx_loop}
         times: dict[str, list[float]] = {name: [] for name in loops}

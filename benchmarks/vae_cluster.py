@@ -49,9 +49,16 @@ def kx_loop(model, x: torch.Tensor, epochs: int, batch_size: int, lr: float) -> 
     with tempfile.TemporaryDirectory() as ckpt:
         start = time.perf_counter()
         train_model(
-            model, x, epochs, batch_size, lr, seed=0, label="kx", checkpoint_dir=Path(ckpt),
+            model,
+            x,
+            epochs,
+            batch_size,
+            lr,
+            seed=0,
+            label="kx",
+            checkpoint_dir=Path(ckpt),
             history_path=Path(ckpt) / "history.jsonl",
-        )  # fmt: skip
+        )
         sync(x.device)
         return (time.perf_counter() - start) / epochs
 

@@ -46,8 +46,10 @@ def test_best_among_a_sweep():
 
     judge = BestAmong(pool=("r0", "r10", "r15", "r50"), winners=("r10", "r15"), reference="r0")
     base = {0: 0.80, 1: 0.81, 2: 0.79, 3: 0.80}
+
     def shift(d):
         return {k: v + d + 0.001 * k for k, v in base.items()}
+
     ok = judge.judge_pool({"r0": base, "r10": shift(0.02), "r15": shift(0.01), "r50": shift(-0.05)})
     assert ok.verdict == "reproduced" and "best r10" in ok.reason
     elsewhere = judge.judge_pool({"r0": base, "r10": shift(0.01), "r15": shift(0.0), "r50": shift(0.03)})

@@ -79,8 +79,16 @@ def linear_problem(noisy: bool = False, extra=None):
         return {"sq": loss, **(extra(calls[0], loss) if extra else {})}
 
     def train(epochs: int = 2, **kwargs):
-        return fit(step, batches, epochs=epochs, steps_per_epoch=4, models={"m": model}, optimizers={"sgd": opt},
-                   generators={"g": gen}, **kwargs)  # fmt: skip
+        return fit(
+            step,
+            batches,
+            epochs=epochs,
+            steps_per_epoch=4,
+            models={"m": model},
+            optimizers={"sgd": opt},
+            generators={"g": gen},
+            **kwargs,
+        )
 
     return model, train
 

@@ -18,9 +18,27 @@ from kx_tasks.fvae.config import CIFAR_SETUP, PINS, FvaeConfig
 from kx_tasks.fvae.model import build, count_parameters
 from kx_tasks.fvae.run import curve_metrics
 
-TINY = dict(residual_steps=1, prior_depth=1, prior_hidden=8, glow_depth=1, glow_hidden=8, low_width=4, batch_size=8,
-            glow_steps=4, fvae_steps=4, vae_full_steps=4, vae_low_steps=4, marks=2, warmup_steps=2, curve_images=20,
-            curve_samples=100, test_images=20, iwae_images=4, iwae_k=3, fd_samples=100)  # fmt: skip
+TINY = dict(
+    residual_steps=1,
+    prior_depth=1,
+    prior_hidden=8,
+    glow_depth=1,
+    glow_hidden=8,
+    low_width=4,
+    batch_size=8,
+    glow_steps=4,
+    fvae_steps=4,
+    vae_full_steps=4,
+    vae_low_steps=4,
+    marks=2,
+    warmup_steps=2,
+    curve_images=20,
+    curve_samples=100,
+    test_images=20,
+    iwae_images=4,
+    iwae_k=3,
+    fd_samples=100,
+)
 
 
 def _stages(out: Path, variant: str, dataset: Path, classifier_dir: Path) -> dict:
@@ -85,8 +103,7 @@ def test_step_counts_must_fall_on_the_checkpoints():
 
 def test_default_and_cifar_sizes_match_parameters_within_ten_percent():
     for shape, pins in (((1, 28, 28), {}), ((3, 32, 32), CIFAR_SETUP)):
-        counts = {m: count_parameters(build(FvaeConfig(**{**pins, "model": m}), shape, 0))
-                  for m in ("glow", "fvae")}  # fmt: skip
+        counts = {m: count_parameters(build(FvaeConfig(**{**pins, "model": m}), shape, 0)) for m in ("glow", "fvae")}
         assert abs(counts["fvae"] / counts["glow"] - 1) <= 0.10, counts
 
 
@@ -109,8 +126,9 @@ def test_sharpness_ratio_falls_with_blur():
 
 def test_checkpoint_metrics_read_the_quarter_the_glow_steps_and_tau():
     cfg = FvaeConfig(model="fvae", fvae_steps=800, glow_steps=400, marks=8)
-    evals = [{"step": 100 * i, "fd": 1000.0 / i, "bpd": 5.0, "seconds": 10.0 * i, "images": 6400.0 * i}
-             for i in range(1, 9)]  # fmt: skip
+    evals = [
+        {"step": 100 * i, "fd": 1000.0 / i, "bpd": 5.0, "seconds": 10.0 * i, "images": 6400.0 * i} for i in range(1, 9)
+    ]
     out = curve_metrics(evals, cfg, tau=300.0, n_train=60_000)
     assert out["fd_curve_quarter"] == 500.0 and out["fd_at_glow_steps"] == 250.0 and out["step_at_glow_steps"] == 400
     assert out["reached_tau"] == 1.0 and out["timing.seconds_to_tau"] == 40.0 and out["steps_to_tau"] == 400

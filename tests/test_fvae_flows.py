@@ -56,18 +56,22 @@ def test_squeeze_round_trip_and_layout():
     assert s[0, :4, 0, 0].tolist() == [x[0, 0, 0, 0], x[0, 0, 0, 1], x[0, 0, 1, 0], x[0, 0, 1, 1]]
 
 
-@pytest.mark.parametrize("affine,mixing,squeeze_first", [(False, "lu", True), (True, "permute", True),
-                                                         (False, "permute", False)])  # fmt: skip
+@pytest.mark.parametrize(
+    "affine,mixing,squeeze_first", [(False, "lu", True), (True, "permute", True), (False, "permute", False)]
+)
 def test_glow_is_an_exact_change_of_variables(affine, mixing, squeeze_first):
     shape = (2, 4, 4) if squeeze_first else (4, 2, 2)
-    glow = _perturb(flows.Glow(shape, levels=2, depth=2, hidden=6, affine=affine, mixing=mixing,
-                               squeeze_first=squeeze_first))  # fmt: skip
+    glow = _perturb(
+        flows.Glow(shape, levels=2, depth=2, hidden=6, affine=affine, mixing=mixing, squeeze_first=squeeze_first)
+    )
     x = torch.randn(2, *shape, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
     latents, log_p = glow(x)
     assert [tuple(z.shape[1:]) for z in latents] == glow.latent_shapes
     assert torch.allclose(glow.reverse(latents), x, atol=1e-10)
+
     def flat(v):
         return torch.cat([z.flatten(1) for z in glow(v)[0]], 1)
+
     eps = flat(x)
     expected = flows.gaussian_log_prob(eps) + _brute_logdet(flat, x)
     assert torch.allclose(log_p, expected, atol=1e-9)

@@ -35,8 +35,9 @@ def test_vae_identity_check_is_not_vacuous():
     vae = _perturbed(models.FullVAE((1, 8, 8), squeezes=2, steps=1))
     original = vae.closed_form_loss
     vae.closed_form_loss = lambda x, u: original(x, u) + 5.0
-    out = identities.vae_special_case(vae, torch.randn(2, 1, 8, 8, dtype=torch.float64, generator=G64), 20_000,
-                                      torch.Generator().manual_seed(3))  # fmt: skip
+    out = identities.vae_special_case(
+        vae, torch.randn(2, 1, 8, 8, dtype=torch.float64, generator=G64), 20_000, torch.Generator().manual_seed(3)
+    )
     assert out["vae_mc_z"] > 10, out
 
 
@@ -66,8 +67,12 @@ def test_fvae_keeps_z_the_size_of_x_and_trains():
 
 def test_every_model_takes_the_same_batch_and_samples_images():
     x = torch.rand(4, 1, 28, 28) * 2 - 1
-    for model in (models.GlowModel((1, 28, 28), levels=2, depth=2, hidden=16), models.LowVAE((1, 28, 28)),
-                  models.FVAE((1, 28, 28), 2, 1, 2, 16), models.FullVAE((1, 28, 28), 2, 1)):  # fmt: skip
+    for model in (
+        models.GlowModel((1, 28, 28), levels=2, depth=2, hidden=16),
+        models.LowVAE((1, 28, 28)),
+        models.FVAE((1, 28, 28), 2, 1, 2, 16),
+        models.FullVAE((1, 28, 28), 2, 1),
+    ):
         model.train()
         u = torch.randn(4, *model.z_shape)
         loss = model.loss(x, u)["loss"]

@@ -162,8 +162,15 @@ def test_eps_sweep_times_direct_and_tau_on_one_ensemble(tmp_path):
     from kx_tasks.gillespie.sweep import eps_sweep
 
     net = Network.from_yaml(NETWORKS / "gene_expression_x100.yaml")
-    cfg = GillespieConfig(sweep_trajectories=8, t_end=12.0, n_times=13, burn_in=10.0, spacing=1.0, event_t_end=11.0,
-                          eps_sweep=(0.003, 0.03))  # fmt: skip
+    cfg = GillespieConfig(
+        sweep_trajectories=8,
+        t_end=12.0,
+        n_times=13,
+        burn_in=10.0,
+        spacing=1.0,
+        event_t_end=11.0,
+        eps_sweep=(0.003, 0.03),
+    )
     times = np.linspace(0.0, cfg.t_end, cfg.n_times)
     table = eps_sweep(net, cfg, times, 0, lambda c: c[:, 10:, :].reshape(-1, 2).astype(float))
     assert list(table.method) == ["direct", "tau", "tau"] and table.eps.iloc[1:].tolist() == [0.003, 0.03]
@@ -173,9 +180,12 @@ def test_eps_sweep_times_direct_and_tau_on_one_ensemble(tmp_path):
     assert metrics["sweep.fano_relerr.eps0.03.n"] == pytest.approx(abs(fano[0.03] - 2.25) / 2.25)
     assert metrics["timing.speedup.eps0.03"] == pytest.approx(table.wall_s[0] / table.wall_s[2])
     assert {k for k in metrics if k.startswith("timing.")} == {
-        "timing.events_per_s.direct", "timing.events_per_s.eps0.003", "timing.events_per_s.eps0.03",
-        "timing.speedup.eps0.003", "timing.speedup.eps0.03",
-    }  # fmt: skip
+        "timing.events_per_s.direct",
+        "timing.events_per_s.eps0.003",
+        "timing.events_per_s.eps0.03",
+        "timing.speedup.eps0.003",
+        "timing.speedup.eps0.03",
+    }
     import pandas as pd
 
     long = pd.DataFrame(

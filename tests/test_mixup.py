@@ -49,8 +49,10 @@ def test_subset_is_class_balanced_and_shared_by_variants():
 
 
 def test_every_variant_of_a_seed_shares_the_batch_order():
-    plans = {m: make_plan(cfg(f"fashion_mnist.{m}", train_size=500, epochs=3, batch_size=100), 500, 7)
-             for m in ("erm", "mixup", "samplepairing_sym", "mix_half_soft")}  # fmt: skip
+    plans = {
+        m: make_plan(cfg(f"fashion_mnist.{m}", train_size=500, epochs=3, batch_size=100), 500, 7)
+        for m in ("erm", "mixup", "samplepairing_sym", "mix_half_soft")
+    }
     orders = [p["order"] for p in plans.values()]
     assert all(np.array_equal(orders[0], o) for o in orders)
     erm = plans["erm"]
@@ -112,13 +114,18 @@ def test_linearity_gap_is_zero_for_an_affine_map_and_positive_otherwise():
         torch.randn(50, 5, generator=gen, dtype=torch.float64),
         torch.randn(50, 5, generator=gen, dtype=torch.float64),
     )
+
     def affine(x):
         return x @ w + b
+
     def dist(u, v):
         return (u - v).norm(dim=1)
+
     assert float(gap(affine, x_a, x_b, dist).max()) < 1e-12
+
     def softmax(x):
         return torch.softmax(affine(x), dim=1)
+
     assert float(gap(softmax, x_a, x_b, tv).mean()) > 1e-3
 
 
@@ -255,6 +262,8 @@ def test_the_cifar_recipe_trains_on_the_planned_crops(tmp_path):
     model.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
     train_model(model, x, y, plan, c, tmp_path / "ckpt", tmp_path, "cifar")
     ia, ib, lam = plan["order"][0, :20], plan["partner"][0, :20], plan["lam_x"][0, :20, None, None, None]
+
     def crop(i):
         return crop_flip(x[i], plan["shift"][0, i], plan["flip"][0, i])
+
     assert len(seen) == 2 and torch.allclose(seen[0], lam * crop(ia) + (1 - lam) * crop(ib), atol=1e-6)

@@ -151,13 +151,26 @@ def toy_text(tmp_path_factory):
     tr, ytr = sentences(400)
     dv, ydv = sentences(60)
     te, yte = sentences(80)
-    paths["sst2"] = _npz(tmp / "sst2.npz", "sst2", {"text_train": tr, "y_train": ytr, "text_dev": dv, "y_dev": ydv,
-                                                     "text_test": te, "y_test": yte})  # fmt: skip
+    paths["sst2"] = _npz(
+        tmp / "sst2.npz",
+        "sst2",
+        {"text_train": tr, "y_train": ytr, "text_dev": dv, "y_dev": ydv, "text_test": te, "y_test": yte},
+    )
     qt, yq = sentences(600)
     qe, yqe = sentences(80)
-    paths["trec"] = _npz(tmp / "trec.npz", "trec", {"text_train": qt, "fine_train": qt, "text_test": qe,
-                                                     "fine_test": qe, "classes": np.array(["A", "B"]),
-                                                     "y_train": yq, "y_test": yqe})  # fmt: skip
+    paths["trec"] = _npz(
+        tmp / "trec.npz",
+        "trec",
+        {
+            "text_train": qt,
+            "fine_train": qt,
+            "text_test": qe,
+            "fine_test": qe,
+            "classes": np.array(["A", "B"]),
+            "y_train": yq,
+            "y_test": yqe,
+        },
+    )
     for name in ("cr", "mpqa"):
         t, y = sentences(200)
         paths[name] = _npz(tmp / f"{name}.npz", name, {"text_all": t, "y_all": y})
@@ -165,8 +178,11 @@ def toy_text(tmp_path_factory):
     wb = np.frombuffer(wiki.encode(), dtype=np.uint8).copy()
     paths["wikitext103"] = _npz(tmp / "wiki.npz", "wikitext103", {"text_train": wb, "text_test": wb[:1]})
     lines = "\n".join(sentences(300)[0]).encode()
-    paths["tinyshakespeare"] = _npz(tmp / "ts.npz", "tinyshakespeare", {
-        "text_train": np.frombuffer(lines, dtype=np.uint8).copy(), "text_test": np.zeros(1, np.uint8)})  # fmt: skip
+    paths["tinyshakespeare"] = _npz(
+        tmp / "ts.npz",
+        "tinyshakespeare",
+        {"text_train": np.frombuffer(lines, dtype=np.uint8).copy(), "text_test": np.zeros(1, np.uint8)},
+    )
     return paths
 
 
@@ -192,8 +208,9 @@ def _stages(tmp, variant: str, data: dict, checkpoint_dir, **params) -> dict:
     inputs = {**data, checkpoint(variant): checkpoint_dir, "checkpoints": tmp / "ck"}
     metrics = None
     for stage in ("train", "evaluate"):
-        cfg = MlmMaeConfig(**{"epochs": 2, "speed_steps": 2, "mae_masks": 3, "gap_sentences": 8, **params,
-                              **PINS[variant]})  # fmt: skip
+        cfg = MlmMaeConfig(
+            **{"epochs": 2, "speed_steps": 2, "mae_masks": 3, "gap_sentences": 8, **params, **PINS[variant]}
+        )
         metrics = runner.run_stage(task, stage, Run("mlm_mae", variant, 0, "cpu", 1, cfg), inputs, tmp / stage)
         inputs[stage] = tmp / stage
     return metrics
@@ -248,7 +265,11 @@ def test_cross_validated_set_runs_every_fold_and_fine_tuning_seed_on_a_checkpoin
     metrics = _stages(tmp_path / "cr", "cr.plain", toy_text, bert, folds=2, finetune_seeds=2)
     assert metrics["fits"] == 4 and 0 <= metrics["test_acc_last"] <= 1
     assert sorted(p.parent.name for p in (tmp_path / "cr" / "train").rglob("evals.jsonl")) == [
-        "fold0.ft0", "fold0.ft1", "fold1.ft0", "fold1.ft1"]  # fmt: skip
+        "fold0.ft0",
+        "fold0.ft1",
+        "fold1.ft0",
+        "fold1.ft1",
+    ]
     default = _pretrained(tmp_path / "default", toy_text)  # CR is in its corpus
     with pytest.raises(ValueError, match=r"held_out: cr is not held out"):
         _stages(tmp_path / "refused", "cr.plain", toy_text, default, folds=2)

@@ -181,7 +181,7 @@ DAMAGES = {
     "dtype changed": lambda p: _resave(p, lambda a: a.update(y_train=a["y_train"].astype(np.int64))),
     "reshaped": lambda p: _resave(p, lambda a: a.update(x_train=a["x_train"].reshape(200, 784))),
     "missing": lambda p: p.unlink(),
-}  # fmt: skip
+}
 
 
 def test_a_prepared_dataset_loads(prepared_npz):
@@ -271,8 +271,13 @@ def test_evaluate_refuses_a_train_stage_of_another_config(tmp_path):
     other = {"tasks": {"det": {"params": {"shapes": [[3, 1]], "log10_conds": [0], "samples": 2}}}}
     runner.run_stage(task, "train", settings.make_run(small, task, "float64", 0), {}, tmp_path / "train")
     with pytest.raises(TaskError, match=r"train was produced by another config .*samples: 1 there, 2 here"):
-        runner.run_stage(task, "evaluate", settings.make_run(other, task, "float64", 0, "evaluate"),
-                         {"train": tmp_path / "train"}, tmp_path / "eval")  # fmt: skip
+        runner.run_stage(
+            task,
+            "evaluate",
+            settings.make_run(other, task, "float64", 0, "evaluate"),
+            {"train": tmp_path / "train"},
+            tmp_path / "eval",
+        )
     assert not (tmp_path / "eval").exists()
 
 

@@ -35,10 +35,12 @@ OVERRIDES = {
     "artefacts": {
         "bert_mlm15": {"params": {"epochs": 2}},
         "bert_mlm40": {"params": {"epochs": 2, "max_sequences": 256, "vocab_size": 2000}},
-        **{f"{d}_classifier": {"params": {"epochs": 2, "train_size": 500, "min_accuracy": 0.1}} for d in
-           ("mnist", "fashion_mnist", "cifar10")},
+        **{
+            f"{d}_classifier": {"params": {"epochs": 2, "train_size": 500, "min_accuracy": 0.1}}
+            for d in ("mnist", "fashion_mnist", "cifar10")
+        },
     },
-}  # fmt: skip
+}
 ARTEFACTS = discover_artefacts()
 
 
@@ -108,8 +110,16 @@ def test_training_resumes_exactly(name, tmp_path, prepared):
     metrics = {}
     for label in ("straight", "resumed"):
         out = tmp_path / label / "train"
-        spec = {"kind": "stage", "name": name, "variant": variant, "seed": 0, "stage": "train", "out": str(out),
-                "inputs": {k: str(v) for k, v in inputs.items()}, "config": CONFIG}  # fmt: skip
+        spec = {
+            "kind": "stage",
+            "name": name,
+            "variant": variant,
+            "seed": 0,
+            "stage": "train",
+            "out": str(out),
+            "inputs": {k: str(v) for k, v in inputs.items()},
+            "config": CONFIG,
+        }
         if label == "straight":
             done = job(spec, tmp_path / "spec.json")
             assert done.returncode == 0, done.stderr[-3000:]
@@ -131,8 +141,9 @@ def local_datasets(names) -> bool:
     here = shared_data_dir()
     return here is not None and all(
         any((here / p).is_file() for p in (src.local, src.name))
-        for name in names for src in data.DATASETS[name].files.values()
-    )  # fmt: skip
+        for name in names
+        for src in data.DATASETS[name].files.values()
+    )
 
 
 def one_per_build() -> list[str]:
@@ -163,8 +174,17 @@ def test_artefact_build_resumes_exactly(name, tmp_path, prepared):
             data.prepare(data.DATASETS[ds], inputs[ds], shared_data_dir(), prepared / "downloads")
     key = stages.artefact_key(artefact.per_seed, 0)
     outs = {label: tmp_path / label / key for label in ("straight", "resumed")}
-    specs = {label: {"kind": "artefact", "name": name, "key": key, "out": str(out), "config": CONFIG,
-                     "inputs": {k: str(v) for k, v in inputs.items()}} for label, out in outs.items()}  # fmt: skip
+    specs = {
+        label: {
+            "kind": "artefact",
+            "name": name,
+            "key": key,
+            "out": str(out),
+            "config": CONFIG,
+            "inputs": {k: str(v) for k, v in inputs.items()},
+        }
+        for label, out in outs.items()
+    }
     done = job(specs["straight"], tmp_path / "spec.json")
     assert done.returncode == 0, done.stderr[-3000:]
     killed_then_resumed(specs["resumed"], tmp_path)

@@ -134,7 +134,12 @@ def test_variants_pin_loss_schedule_and_setup():
     assert PINS["mnist.rsgan_sn_1to1"]["g_steps"] == 1
     cifar = PINS["cifar10.rasgan_sn"]
     assert (cifar["batch_size"], cifar["iterations"], cifar["lr"], cifar["beta1"], cifar["beta2"]) == (
-        32, 100_000, 2e-4, 0.5, 0.999)  # fmt: skip
+        32,
+        100_000,
+        2e-4,
+        0.5,
+        0.999,
+    )
     assert cifar["g_steps"] == 1 and cifar["spectral_norm"]
 
 
@@ -203,8 +208,10 @@ def test_classifier_artefact_records_accuracy_and_floors_and_fd_rises_with_noise
     net, facts, real = classifier.load_classifier(out, "cpu")
     assert real.shape == (1500, 128)
     x = classifier.as_unit(toy_digits(600, 2)[0])
-    fds = [frechet.between(classifier.features(net, (x + s * torch.randn_like(x)).clamp(0, 1)), real)
-           for s in (0.0, 0.05, 0.1, 0.2)]  # fmt: skip
+    fds = [
+        frechet.between(classifier.features(net, (x + s * torch.randn_like(x)).clamp(0, 1)), real)
+        for s in (0.0, 0.05, 0.1, 0.2)
+    ]
     assert fds == sorted(fds) and fds[-1] > 2 * fds[0], fds
 
 
@@ -261,10 +268,20 @@ def test_cifar_setup_runs_on_three_channels(tmp_path):
     from kx_tasks.shared.artefacts import CIFAR10
 
     config = {"device": "cpu", "artefacts": {"cifar10_classifier": {"params": {"epochs": 1, "min_accuracy": 0.01}}}}
-    runner.build_artefact(CIFAR10, settings.make_artefact_run(config, CIFAR10, "shared"), {"cifar10": path},
-                          tmp_path / "cls")  # fmt: skip
-    metrics = _stages(tmp_path / "run", "cifar10.rasgan_sn", path, tmp_path / "cls", iterations=2, eval_every=1,
-                      fd_samples=100, final_samples=100, batch_size=4)  # fmt: skip
+    runner.build_artefact(
+        CIFAR10, settings.make_artefact_run(config, CIFAR10, "shared"), {"cifar10": path}, tmp_path / "cls"
+    )
+    metrics = _stages(
+        tmp_path / "run",
+        "cifar10.rasgan_sn",
+        path,
+        tmp_path / "cls",
+        iterations=2,
+        eval_every=1,
+        fd_samples=100,
+        final_samples=100,
+        batch_size=4,
+    )
     assert math.isfinite(metrics["fd"]) and metrics["timing.ms_per_iteration"] > 0
 
 
@@ -293,8 +310,17 @@ def test_same_seed_same_metrics_bytes_on_the_grid(tmp_path):
     from kx_tasks.core.settings import Run
 
     task = discover()["rsgan"]
-    tiny = RsganConfig(**{**PINS["grid.rsgan"], "grid_iterations": 40, "grid_eval_every": 20, "grid_points": 1000,
-                          "grid_width": 16, "grid_d_width": 8, "grid_draws": 2})  # fmt: skip
+    tiny = RsganConfig(
+        **{
+            **PINS["grid.rsgan"],
+            "grid_iterations": 40,
+            "grid_eval_every": 20,
+            "grid_points": 1000,
+            "grid_width": 16,
+            "grid_d_width": 8,
+            "grid_draws": 2,
+        }
+    )
     for name in ("a", "b"):
         inputs = {}
         for stage in ("train", "evaluate"):

@@ -29,14 +29,22 @@ CONFIG = {"seeds": [0], "datasets": [], "tasks": only("det")}
 # The local cluster has no accounting daemon: poll with squeue (the plugin's default, sacct, would hang), start
 # polling after 1 s instead of 40 s, and bound the whole run (a hung executor ignores SIGTERM).
 SLURM_ARGS = [
-    "--profile", "profiles/slurm",
-    "--jobs", "4",
-    "--default-resources", "mem_mb=500", "runtime=10",
-    "--slurm-status-command", "squeue",
-    "--slurm-init-seconds-before-status-checks", "1",
-    "--latency-wait", "5",
-    "--retries", "0",
-]  # fmt: skip
+    "--profile",
+    "profiles/slurm",
+    "--jobs",
+    "4",
+    "--default-resources",
+    "mem_mb=500",
+    "runtime=10",
+    "--slurm-status-command",
+    "squeue",
+    "--slurm-init-seconds-before-status-checks",
+    "1",
+    "--latency-wait",
+    "5",
+    "--retries",
+    "0",
+]
 
 
 def skip_reason() -> str | None:

@@ -106,21 +106,35 @@ class DropLast(nn.Module):
 def keras_same_nets(model, w: int):
     """The author's conv net with TensorFlow's `padding='same'` written out (one-sided pads and crops), its weights
     taken from `model` with every kernel flipped and the dense weights permuted as a 180° turn does."""
+
     def down(a, b):
         return [nn.ZeroPad2d((0, 1, 0, 1)), nn.Conv2d(a, b, 3, stride=2)]
+
     def same(a, b, t=nn.Conv2d):
         return [t(a, b, 3, padding=1)]
+
     def up(a, b):
         return [nn.ConvTranspose2d(a, b, 3, stride=2), DropLast()]
+
     act = nn.LeakyReLU(0.2)
     enc = nn.Sequential(
         *down(1, w), act, *same(w, w), act, *down(w, 2 * w), act, *same(2 * w, 2 * w), act, nn.Flatten()
-    )  # fmt: skip
+    )
     convt = nn.ConvTranspose2d
     dec = nn.Sequential(
-        nn.Linear(3, 2 * w * 49), nn.Unflatten(-1, (2 * w, 7, 7)), *same(2 * w, 2 * w, convt), act, *up(2 * w, 2 * w),
-        act, *same(2 * w, w, convt), act, *up(w, w), act, *same(w, 1, convt), nn.Sigmoid(),
-    )  # fmt: skip
+        nn.Linear(3, 2 * w * 49),
+        nn.Unflatten(-1, (2 * w, 7, 7)),
+        *same(2 * w, 2 * w, convt),
+        act,
+        *up(2 * w, 2 * w),
+        act,
+        *same(2 * w, w, convt),
+        act,
+        *up(w, w),
+        act,
+        *same(w, 1, convt),
+        nn.Sigmoid(),
+    )
     ours = [m for m in model.encoder.body if isinstance(m, nn.Conv2d)] + [
         m for m in model.decoder.body if isinstance(m, nn.ConvTranspose2d)
     ]

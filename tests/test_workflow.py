@@ -102,8 +102,11 @@ def test_smoke_pipeline_report_and_noop_rerun(workdir):
         assert (results / "data" / "mnist.npz").is_file()
         vae = claims[claims.task == "vae_cluster"]
         # The post's purity numbers are judged only on the author's scripts (mnist.sep2018, mnist.dec2018, ...)
-        assert set(vae.claim) == {"vae_cluster.beats_kmeans", "vae_cluster.beats_two_step",
-                                  "vae_cluster.beats_two_step_gmm"}, vae  # fmt: skip
+        assert set(vae.claim) == {
+            "vae_cluster.beats_kmeans",
+            "vae_cluster.beats_two_step",
+            "vae_cluster.beats_two_step_gmm",
+        }, vae
         eval_dir = results / "runs" / "vae_cluster" / "mnist" / "seed0" / "eval"
         for f in ("clusters.png", "samples.png", "confusion.png", "volume_line.png", "metrics.json"):
             assert (eval_dir / f).is_file(), f

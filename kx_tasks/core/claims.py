@@ -254,8 +254,11 @@ class BestAmong:
             result = paired(self.reference, w)
             beaten.append(not isinstance(result, Verdict) and result[1] < self.alpha and result[0] > 0)
         if all(beaten):
-            return Verdict(NOT_REPRODUCED, f"best {best} ({ranking}); {self.reference} beats every one of "
-                           f"{', '.join(self.winners)} (paired, α={self.alpha:g})")  # fmt: skip
+            return Verdict(
+                NOT_REPRODUCED,
+                f"best {best} ({ranking}); {self.reference} beats every one of "
+                f"{', '.join(self.winners)} (paired, α={self.alpha:g})",
+            )
         return Verdict(INCONCLUSIVE, f"best {best} ({ranking}), not one of {', '.join(self.winners)}")
 
 

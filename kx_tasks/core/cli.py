@@ -136,8 +136,9 @@ def cmd_run(args) -> None:
         raise ConfigError(f"task '{task.name}': unknown variant '{variant}' (known: {', '.join(task.variants)})")
     if task.name not in settings.enabled_tasks(config, discover()):
         log.info("%s: not enabled in %s; running it as asked", task.name, args.config)
-    settings.check_runs({**config, "tasks": {task.name: {**settings.task_block(config, task.name),
-                                                          "variants": [variant]}}}, task)  # fmt: skip
+    settings.check_runs(
+        {**config, "tasks": {task.name: {**settings.task_block(config, task.name), "variants": [variant]}}}, task
+    )
     out = Path(args.out) if args.out else scratch.default_out(task.name, variant, args.seed)
     with scratch.claim(out, {"task": task.name, "variant": variant, "seed": args.seed, "config": args.config}):
         metrics = run_all(task, variant, args.seed, config, out, Path(args.data_dir))

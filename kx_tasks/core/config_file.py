@@ -48,8 +48,9 @@ def read(path: str | Path) -> dict:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}:1: the top level must be a mapping of keys (seeds, tasks, ...), got a "
-                          f"{type(data).__name__}")  # fmt: skip
+        raise ConfigError(
+            f"{path}:1: the top level must be a mapping of keys (seeds, tasks, ...), got a {type(data).__name__}"
+        )
     return data
 
 

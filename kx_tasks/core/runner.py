@@ -42,8 +42,11 @@ def check_inputs_match(run: Run, inputs: dict[str, Path]) -> None:
         if theirs != mine:
             old = (read_yaml(earlier / "config.yaml") or {}).get("params", {})
             new = run.to_dict()["params"]
-            diff = [f"{k}: {old.get(k)!r} there, {new.get(k)!r} here" for k in sorted(set(old) | set(new))
-                    if old.get(k) != new.get(k)]  # fmt: skip
+            diff = [
+                f"{k}: {old.get(k)!r} there, {new.get(k)!r} here"
+                for k in sorted(set(old) | set(new))
+                if old.get(k) != new.get(k)
+            ]
             raise TaskError(
                 f"{earlier} was produced by another config (run hash {theirs}, this run {mine}"
                 + (f"; {'; '.join(diff)}" if diff else "")

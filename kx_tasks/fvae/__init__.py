@@ -21,54 +21,138 @@ def _each(model: str) -> tuple[str, ...]:
 
 
 EXACT = (
-    Claim("fvae.vae_special_case", "F_x(u) = σ(x)⊗u + μ(x) gives exactly the standard VAE loss: per u, the general "
-          "loss is −log p(x|z) + log q(z|x) − log p(z) (trained vae_full, float64; max error)", "identity.vae_exact",
-          AtMost(1e-9, every_seed=True), variants=_each("vae_full")),
-    Claim("fvae.vae_special_case_kl", "… and its mean over u is the closed-form-KL VAE loss (largest |z-score| of "
-          "5,000 draws over 2 images ≤ 4)", "identity.vae_mc_z", AtMost(4.0, every_seed=True),
-          variants=_each("vae_full")),
-    Claim("fvae.flow_special_case", "F_x(u) = F(σu + x), q(x|z) = N(x; F⁻¹(z), σ²): −log q(x|z) = D/2·log 2πσ² + "
-          "½‖u‖² (the trained Glow as F, σ = 0.1, float64; max error)", "identity.flow_recon",
-          AtMost(1e-8, every_seed=True), variants=_each("glow")),
-    Claim("fvae.flow_special_case_nll", "… so the loss is a flow trained on inputs with added Gaussian noise: it "
-          "equals −log p_F(x + σu) exactly", "identity.flow_loss", AtMost(1e-8, every_seed=True),
-          variants=_each("glow")),
-)  # fmt: skip
+    Claim(
+        "fvae.vae_special_case",
+        "F_x(u) = σ(x)⊗u + μ(x) gives exactly the standard VAE loss: per u, the general "
+        "loss is −log p(x|z) + log q(z|x) − log p(z) (trained vae_full, float64; max error)",
+        "identity.vae_exact",
+        AtMost(1e-9, every_seed=True),
+        variants=_each("vae_full"),
+    ),
+    Claim(
+        "fvae.vae_special_case_kl",
+        "… and its mean over u is the closed-form-KL VAE loss (largest |z-score| of 5,000 draws over 2 images ≤ 4)",
+        "identity.vae_mc_z",
+        AtMost(4.0, every_seed=True),
+        variants=_each("vae_full"),
+    ),
+    Claim(
+        "fvae.flow_special_case",
+        "F_x(u) = F(σu + x), q(x|z) = N(x; F⁻¹(z), σ²): −log q(x|z) = D/2·log 2πσ² + "
+        "½‖u‖² (the trained Glow as F, σ = 0.1, float64; max error)",
+        "identity.flow_recon",
+        AtMost(1e-8, every_seed=True),
+        variants=_each("glow"),
+    ),
+    Claim(
+        "fvae.flow_special_case_nll",
+        "… so the loss is a flow trained on inputs with added Gaussian noise: it equals −log p_F(x + σu) exactly",
+        "identity.flow_loss",
+        AtMost(1e-8, every_seed=True),
+        variants=_each("glow"),
+    ),
+)
 
 
 def _vs(cid, statement, metric, model, baseline, lower=True, source="post") -> tuple[Claim, ...]:
     """One claim per dataset: `model` beats `baseline` on `metric`, paired over seeds."""
     return tuple(
-        Claim(cid if d == "mnist" else f"{cid}.{d}", statement + ("" if d == "mnist" else f" ({d})"), metric,
-              Beats(metric, higher_is_better=not lower, variant=f"{d}.{baseline}"), source=source,
-              variants=(f"{d}.{model}",))
+        Claim(
+            cid if d == "mnist" else f"{cid}.{d}",
+            statement + ("" if d == "mnist" else f" ({d})"),
+            metric,
+            Beats(metric, higher_is_better=not lower, variant=f"{d}.{baseline}"),
+            source=source,
+            variants=(f"{d}.{model}",),
+        )
         for d in DATASETS
-    )  # fmt: skip
+    )
 
 
 COMPARISONS = (
-    *_vs("fvae.sharper_fd", "f-VAE 'has basically solved the VAE blurriness problem': lower FD than the full-size "
-         "VAE with the same E and G (T = 0.8)", "fd_t08", "fvae", "vae_full"),
-    *_vs("fvae.sharper_laplacian", "… and sharper samples: higher Laplacian-variance ratio than that VAE (T = 0.8)",
-         "sharpness_t08", "fvae", "vae_full", lower=False),
-    *_vs("fvae.sharper_than_low_vae", "f-VAE's samples sharper than a conventional 32-d conv VAE's (T = 0.8)",
-         "sharpness_t08", "fvae", "vae_low", lower=False, source="kx"),
-    *_vs("fvae.beats_glow_matched", "'at the same complexity and training time, f-VAE shows better performance' "
-         "than Glow: lower FD at matched parameters and seconds (T = 0.8)", "fd_t08", "fvae", "glow"),
-    *_vs("fvae.beats_glow_same_epochs", "'f-VAE performs better in the same number of epochs': lower checkpoint FD "
-         "at Glow's step count", "fd_at_glow_steps", "fvae", "glow"),
-    *_vs("fvae.faster_convergence", "'f-VAEs converge faster' than Glow: lower checkpoint FD at a quarter of the "
-         "matched budget", "fd_curve_quarter", "fvae", "glow"),
-    *_vs("fvae.reaches_fd_sooner", "f-VAE reaches a given FD (τ = tau_factor × the classifier's floor) in fewer "
-         "training seconds than Glow (censored at the budget)", "timing.seconds_to_tau", "fvae", "glow"),
-    *_vs("fvae.bound_tighter", "the flow posterior tightens the bound: f-VAE's −ELBO bits/dim below vae_full's",
-         "bpd", "fvae", "vae_full", source="kx"),
-    *_vs("fvae.iwae_bound_tighter", "… and its IWAE (k = 64) bits/dim below vae_full's", "bpd_iwae", "fvae",
-         "vae_full", source="kx"),
-    *(Claim(f"fvae.params_matched{'' if d == 'mnist' else '.' + d}", "the f-VAE's parameter count is within ±10% "
-            "of Glow's (matched complexity)", "params_vs_glow", Within(1.0, 0.1), source="kx",
-            variants=(f"{d}.fvae",)) for d in DATASETS),
-)  # fmt: skip
+    *_vs(
+        "fvae.sharper_fd",
+        "f-VAE 'has basically solved the VAE blurriness problem': lower FD than the full-size "
+        "VAE with the same E and G (T = 0.8)",
+        "fd_t08",
+        "fvae",
+        "vae_full",
+    ),
+    *_vs(
+        "fvae.sharper_laplacian",
+        "… and sharper samples: higher Laplacian-variance ratio than that VAE (T = 0.8)",
+        "sharpness_t08",
+        "fvae",
+        "vae_full",
+        lower=False,
+    ),
+    *_vs(
+        "fvae.sharper_than_low_vae",
+        "f-VAE's samples sharper than a conventional 32-d conv VAE's (T = 0.8)",
+        "sharpness_t08",
+        "fvae",
+        "vae_low",
+        lower=False,
+        source="kx",
+    ),
+    *_vs(
+        "fvae.beats_glow_matched",
+        "'at the same complexity and training time, f-VAE shows better performance' "
+        "than Glow: lower FD at matched parameters and seconds (T = 0.8)",
+        "fd_t08",
+        "fvae",
+        "glow",
+    ),
+    *_vs(
+        "fvae.beats_glow_same_epochs",
+        "'f-VAE performs better in the same number of epochs': lower checkpoint FD at Glow's step count",
+        "fd_at_glow_steps",
+        "fvae",
+        "glow",
+    ),
+    *_vs(
+        "fvae.faster_convergence",
+        "'f-VAEs converge faster' than Glow: lower checkpoint FD at a quarter of the matched budget",
+        "fd_curve_quarter",
+        "fvae",
+        "glow",
+    ),
+    *_vs(
+        "fvae.reaches_fd_sooner",
+        "f-VAE reaches a given FD (τ = tau_factor × the classifier's floor) in fewer "
+        "training seconds than Glow (censored at the budget)",
+        "timing.seconds_to_tau",
+        "fvae",
+        "glow",
+    ),
+    *_vs(
+        "fvae.bound_tighter",
+        "the flow posterior tightens the bound: f-VAE's −ELBO bits/dim below vae_full's",
+        "bpd",
+        "fvae",
+        "vae_full",
+        source="kx",
+    ),
+    *_vs(
+        "fvae.iwae_bound_tighter",
+        "… and its IWAE (k = 64) bits/dim below vae_full's",
+        "bpd_iwae",
+        "fvae",
+        "vae_full",
+        source="kx",
+    ),
+    *(
+        Claim(
+            f"fvae.params_matched{'' if d == 'mnist' else '.' + d}",
+            "the f-VAE's parameter count is within ±10% of Glow's (matched complexity)",
+            "params_vs_glow",
+            Within(1.0, 0.1),
+            source="kx",
+            variants=(f"{d}.fvae",),
+        )
+        for d in DATASETS
+    ),
+)
 
 CLASSIFIERS = {v: (f"{family(v)}_classifier",) for v in VARIANTS}
 
@@ -88,7 +172,7 @@ TASK = Task(
         "evaluate": Stage(
             "kx_tasks.fvae.run:evaluate", Resources(threads=1, mem_mb=3000, runtime=30, gpu=True), artefacts=CLASSIFIERS
         ),
-    },  # fmt: skip
+    },
     claims=EXACT + COMPARISONS,
     figures={
         "samples": "Samples from fixed noise at temperatures 1.0, 0.8 and 0.7.",

@@ -43,8 +43,9 @@ class FvaeConfig(Params):
     glow_levels: int = Field(2, ge=1, description="glow: levels (a squeeze each; a split prior between levels)")
     glow_depth: int = Field(4, ge=1, description="glow: flow steps per level")
     glow_hidden: int = Field(48, ge=1, description="glow: coupling nets' hidden channels")
-    glow_mixing: Literal["lu", "permute"] = Field("lu", description="glow: invertible 1×1 convolution (LU) or a "
-                                                   "fixed random permutation")  # fmt: skip
+    glow_mixing: Literal["lu", "permute"] = Field(
+        "lu", description="glow: invertible 1×1 convolution (LU) or a fixed random permutation"
+    )
     affine: bool = Field(False, description="affine coupling instead of additive (bojone's choice: additive)")
     low_latent: int = Field(32, ge=1, description="vae_low: latent dimension")
     low_width: int = Field(8, ge=1, description="vae_low: channels of the first conv (the second has twice)")
@@ -87,8 +88,23 @@ class FvaeConfig(Params):
 # (49.9M parameters in all); Glow with 3 levels at the Glow paper's hidden 512, 42 steps per level to match (49.7M);
 # Adam 1e-4 after a 2,000-step warm-up, batch 64; the same steps for every model (matched epochs: 100 at 50k images;
 # matched seconds need `benchmarks/fvae.py --calibrate` on the GPU in use).
-CIFAR_SETUP = dict(squeezes=3, residual_steps=12, prior_levels=3, prior_depth=12, prior_hidden=256, glow_levels=3,
-                   glow_depth=42, glow_hidden=512, lr=1e-4, warmup_steps=2000, batch_size=64, glow_steps=78_000,
-                   fvae_steps=78_000, vae_full_steps=78_000, vae_low_steps=78_000, marks=26)  # fmt: skip
+CIFAR_SETUP = dict(
+    squeezes=3,
+    residual_steps=12,
+    prior_levels=3,
+    prior_depth=12,
+    prior_hidden=256,
+    glow_levels=3,
+    glow_depth=42,
+    glow_hidden=512,
+    lr=1e-4,
+    warmup_steps=2000,
+    batch_size=64,
+    glow_steps=78_000,
+    fvae_steps=78_000,
+    vae_full_steps=78_000,
+    vae_low_steps=78_000,
+    marks=26,
+)
 PINS = {f"{d}.{m}": ({"model": m, **CIFAR_SETUP} if d == "cifar10" else {"model": m}) for d in DATASETS for m in MODELS}
 VARIANTS = tuple(PINS)

@@ -125,10 +125,12 @@ class Coupling(nn.Module):
         out = channels - self.split
         self.affine = affine
         self.net = nn.Sequential(
-            nn.Conv2d(self.split, hidden, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(hidden, hidden, 1), nn.ReLU(),
+            nn.Conv2d(self.split, hidden, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(hidden, hidden, 1),
+            nn.ReLU(),
             zero_conv(hidden, 2 * out if affine else out),
-        )  # fmt: skip
+        )
 
     def _shift_scale(self, xa: torch.Tensor):
         h = self.net(xa)
@@ -201,8 +203,17 @@ class Glow(nn.Module):
     density of x (log N(ε) summed, plus every log-determinant, minus the split priors' log-scales). reverse(ε list)
     -> x; sample(n, temperature) draws ε ~ N(0, T²I)."""
 
-    def __init__(self, shape: tuple[int, int, int], levels: int, depth: int, hidden: int, affine: bool = False,
-                 mixing: str = "lu", squeeze_first: bool = True, seed: int = 0):  # fmt: skip
+    def __init__(
+        self,
+        shape: tuple[int, int, int],
+        levels: int,
+        depth: int,
+        hidden: int,
+        affine: bool = False,
+        mixing: str = "lu",
+        squeeze_first: bool = True,
+        seed: int = 0,
+    ):
         super().__init__()
         generator = torch.Generator().manual_seed(seed)
         c, h, w = shape
@@ -255,8 +266,10 @@ class Glow(nn.Module):
         return x
 
     def noise(self, n: int, temperature: float = 1.0, generator=None, device=None, dtype=None) -> list[torch.Tensor]:
-        return [temperature * torch.randn(n, *s, generator=generator, device=device, dtype=dtype)
-                for s in self.latent_shapes]  # fmt: skip
+        return [
+            temperature * torch.randn(n, *s, generator=generator, device=device, dtype=dtype)
+            for s in self.latent_shapes
+        ]
 
     def sample(self, n: int, temperature: float = 1.0, generator=None) -> torch.Tensor:
         p = next(self.parameters())

@@ -79,6 +79,8 @@ def interpolation(model, a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.
     model.eval()
     la, lb = model.latent(a[None]), model.latent(b[None])
     t = torch.linspace(0, 1, steps, device=a.device)
-    mixed = [(1 - t.view(-1, *[1] * (p.dim() - 1))) * p + t.view(-1, *[1] * (p.dim() - 1)) * q
-             for p, q in zip(la, lb, strict=True)]  # fmt: skip
+    mixed = [
+        (1 - t.view(-1, *[1] * (p.dim() - 1))) * p + t.view(-1, *[1] * (p.dim() - 1)) * q
+        for p, q in zip(la, lb, strict=True)
+    ]
     return model.from_latent(mixed).add(1).div(2).clamp(0, 1)

@@ -28,8 +28,9 @@ from torch import nn
 from kx_tasks.fvae.flows import Glow, gaussian_log_prob, squeeze, unsqueeze, zero_conv
 
 
-def general_loss(x: torch.Tensor, u: torch.Tensor, posterior_flow: Callable, log_likelihood: Callable,
-                 log_prior: Callable) -> dict[str, torch.Tensor]:  # fmt: skip
+def general_loss(
+    x: torch.Tensor, u: torch.Tensor, posterior_flow: Callable, log_likelihood: Callable, log_prior: Callable
+) -> dict[str, torch.Tensor]:
     """The post's loss per image for one u: posterior_flow(x, u) -> (z, log|det ∂z/∂u|); log_likelihood(x, z) and
     log_prior(z) per image. Returns its terms and their sum `loss` (the −ELBO), each of shape (B,)."""
     z, logdet = posterior_flow(x, u)
@@ -48,8 +49,12 @@ class ResidualStep(nn.Module):
 
     def __init__(self, channels: int):
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.BatchNorm2d(channels), nn.ReLU(),
-                                  zero_conv(channels, channels, 1))  # fmt: skip
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(),
+            zero_conv(channels, channels, 1),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
@@ -97,15 +102,33 @@ class GaussianDecoder(nn.Module):
 class FVAE(nn.Module):
     """z = E(x) + σ₁u, prior N(F(z); 0, I)|det ∂F/∂z| with F a one-level Glow on z's shape, likelihood N(G(z), σ₂²)."""
 
-    def __init__(self, shape: tuple[int, int, int], squeezes: int, steps: int, flow_depth: int, flow_hidden: int,
-                 affine: bool = False, seed: int = 0, flow_levels: int = 1, mixing: str = "permute"):  # fmt: skip
+    def __init__(
+        self,
+        shape: tuple[int, int, int],
+        squeezes: int,
+        steps: int,
+        flow_depth: int,
+        flow_hidden: int,
+        affine: bool = False,
+        seed: int = 0,
+        flow_levels: int = 1,
+        mixing: str = "permute",
+    ):
         super().__init__()
         c, h, w = shape
         self.encoder = Encoder(c, squeezes, steps)
         self.likelihood = GaussianDecoder(Decoder(c, squeezes, steps))
         z_shape = (c * 4**squeezes, h // 2**squeezes, w // 2**squeezes)
-        self.prior = Glow(z_shape, levels=flow_levels, depth=flow_depth, hidden=flow_hidden, affine=affine,
-                          mixing=mixing, squeeze_first=False, seed=seed)  # fmt: skip
+        self.prior = Glow(
+            z_shape,
+            levels=flow_levels,
+            depth=flow_depth,
+            hidden=flow_hidden,
+            affine=affine,
+            mixing=mixing,
+            squeeze_first=False,
+            seed=seed,
+        )
         self.log_sigma1 = nn.Parameter(torch.tensor(math.log(0.1)))
         self.z_shape = z_shape
 
@@ -181,8 +204,16 @@ class FullVAE(GaussianPriorVAE):
 class GlowModel(nn.Module):
     """Glow on the image itself (exact log density); `loss` takes the same (x, u) as the VAEs and ignores u."""
 
-    def __init__(self, shape: tuple[int, int, int], levels: int, depth: int, hidden: int, affine: bool = False,
-                 mixing: str = "lu", seed: int = 0):  # fmt: skip
+    def __init__(
+        self,
+        shape: tuple[int, int, int],
+        levels: int,
+        depth: int,
+        hidden: int,
+        affine: bool = False,
+        mixing: str = "lu",
+        seed: int = 0,
+    ):
         super().__init__()
         self.flow = Glow(shape, levels=levels, depth=depth, hidden=hidden, affine=affine, mixing=mixing, seed=seed)
         self.z_shape = shape
@@ -209,13 +240,21 @@ class LowVAE(GaussianPriorVAE):
         c, h, w = shape
         flat = 2 * width * (h // 4) * (w // 4)
         self.encoder = nn.Sequential(
-            nn.Conv2d(c, width, 4, 2, 1), nn.ReLU(), nn.Conv2d(width, 2 * width, 4, 2, 1), nn.ReLU(),
-            nn.Flatten(), nn.Linear(flat, 2 * latent),
-        )  # fmt: skip
+            nn.Conv2d(c, width, 4, 2, 1),
+            nn.ReLU(),
+            nn.Conv2d(width, 2 * width, 4, 2, 1),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(flat, 2 * latent),
+        )
         decoder = nn.Sequential(
-            nn.Linear(latent, flat), nn.ReLU(), nn.Unflatten(1, (2 * width, h // 4, w // 4)),
-            nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(width, c, 4, 2, 1),
-        )  # fmt: skip
+            nn.Linear(latent, flat),
+            nn.ReLU(),
+            nn.Unflatten(1, (2 * width, h // 4, w // 4)),
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(width, c, 4, 2, 1),
+        )
         self.likelihood = GaussianDecoder(decoder)
         self.z_shape = (latent,)
 
@@ -229,8 +268,17 @@ def build(cfg, shape: tuple[int, int, int], seed: int) -> nn.Module:
     if cfg.model == "glow":
         return GlowModel(shape, cfg.glow_levels, cfg.glow_depth, cfg.glow_hidden, cfg.affine, cfg.glow_mixing, seed)
     if cfg.model == "fvae":
-        return FVAE(shape, cfg.squeezes, cfg.residual_steps, cfg.prior_depth, cfg.prior_hidden, cfg.affine, seed,
-                    cfg.prior_levels, cfg.prior_mixing)  # fmt: skip
+        return FVAE(
+            shape,
+            cfg.squeezes,
+            cfg.residual_steps,
+            cfg.prior_depth,
+            cfg.prior_hidden,
+            cfg.affine,
+            seed,
+            cfg.prior_levels,
+            cfg.prior_mixing,
+        )
     if cfg.model == "vae_full":
         return FullVAE(shape, cfg.squeezes, cfg.residual_steps)
     return LowVAE(shape, cfg.low_latent, cfg.low_width)

@@ -15,9 +15,26 @@ from kx_tasks.core.plotting import new_figure, save_figure, seed_band, show, til
 from kx_tasks.core.report import paired_difference, train_evals, variants_table
 from kx_tasks.core.stages import condition, family
 
-SHOWN = ("bpd", "bpd_iwae", "fd_t10", "fd_t08", "fd_t07", "sharpness_t10", "sharpness_t08", "sharpness_t07",
-         "recon_mse", "params", "params_vs_glow", "epochs", "timing.train_seconds", "timing.images_per_s",
-         "fd_curve_quarter", "fd_at_glow_steps", "timing.seconds_to_tau", "reached_tau")  # fmt: skip
+SHOWN = (
+    "bpd",
+    "bpd_iwae",
+    "fd_t10",
+    "fd_t08",
+    "fd_t07",
+    "sharpness_t10",
+    "sharpness_t08",
+    "sharpness_t07",
+    "recon_mse",
+    "params",
+    "params_vs_glow",
+    "epochs",
+    "timing.train_seconds",
+    "timing.images_per_s",
+    "fd_curve_quarter",
+    "fd_at_glow_steps",
+    "timing.seconds_to_tau",
+    "reached_tau",
+)
 
 
 def report_tables(metrics) -> dict:
@@ -94,6 +111,8 @@ def sample_grid(grids: dict[str, Path], ds: str, path: Path) -> Path:
                 show(ax, tile(f[tag][:36], 6), f"{condition(variant)}, T = {int(tag[1:]) / 10:.1f}")
             paths = f["interpolation"]
             show(row[3], tile(paths.reshape(-1, *paths.shape[2:]), paths.shape[1]), "interpolation")
-    caption = (f"{ds}: samples of each model (first seed, the same fixed noise) at three temperatures, and two "
-               "interpolations between test images through each model's latent space")  # fmt: skip
+    caption = (
+        f"{ds}: samples of each model (first seed, the same fixed noise) at three temperatures, and two "
+        "interpolations between test images through each model's latent space"
+    )
     return save_figure(fig, path, caption)

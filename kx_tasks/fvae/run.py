@@ -60,8 +60,16 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
         return {"bpd": float(bpd), "fd": frechet.distance(*frechet.gaussian(classifier.features(net, x)), *real_stats)}
 
     gen = torch.Generator(device).manual_seed(run.seed)
-    train_model(model, train_images, cfg, gen, checkpoint, inputs["checkpoints"] / "model", out_dir,
-               f"{run.variant} seed {run.seed}")  # fmt: skip
+    train_model(
+        model,
+        train_images,
+        cfg,
+        gen,
+        checkpoint,
+        inputs["checkpoints"] / "model",
+        out_dir,
+        f"{run.variant} seed {run.seed}",
+    )
     torch.save(model.state_dict(), out_dir / "model.pt")
 
 

@@ -59,8 +59,12 @@ def train_model(
         norm = torch.nn.utils.clip_grad_norm_(params, cfg.clip)
         opt.step()
         loss = loss.detach()
-        return {"loss": loss, "bpd": bits_per_dim(-loss + log_jacobian, dims), "grad_norm": norm.detach(),
-                "clipped": (norm > cfg.clip).float().detach()}  # fmt: skip
+        return {
+            "loss": loss,
+            "bpd": bits_per_dim(-loss + log_jacobian, dims),
+            "grad_norm": norm.detach(),
+            "clipped": (norm > cfg.clip).float().detach(),
+        }
 
     def evaluate_with_images(loop: Loop) -> dict[str, float]:
         return {"images": loop.step * cfg.batch_size, **evaluate(loop)}

@@ -24,13 +24,16 @@ class GillespieConfig(Params):
         10.0, gt=0, description="… every `spacing` time units (≫ the relaxation time, so samples are independent)"
     )
     event_t_end: float = Field(
-        2000.0, gt=0, description="length of the single event-level trajectory behind the histograms and the "
-        "trajectory plot"
-    )  # fmt: skip
+        2000.0,
+        gt=0,
+        description="length of the single event-level trajectory behind the histograms and the trajectory plot",
+    )
     fsp_max_count: int = Field(
-        200, ge=1, description="cap of the finite-state-projection box (exact distribution; networks of ≤ 2 species; "
-        "skipped where the counts exceed it)"
-    )  # fmt: skip
+        200,
+        ge=1,
+        description="cap of the finite-state-projection box (exact distribution; networks of ≤ 2 species; "
+        "skipped where the counts exceed it)",
+    )
     tau_eps: float = Field(0.03, gt=0, lt=1, description="tau-leaping's error control ε (Cao et al.'s default)")
     eps_sweep: tuple[float, ...] = Field(
         (0.001, 0.003, 0.01, 0.03, 0.1),

@@ -35,8 +35,14 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
     result = simulate(net, cfg.t_end, cfg.n_trajectories, times, method=method, seed=run.seed, eps=cfg.tau_eps)
     wall = time.perf_counter() - start
     events = result.n_events.sum()
-    log.info("%s: %d trajectories, %d events in %.2fs (%.2e events/s)", run.variant, cfg.n_trajectories, events,
-             wall, events / wall)  # fmt: skip
+    log.info(
+        "%s: %d trajectories, %d events in %.2fs (%.2e events/s)",
+        run.variant,
+        cfg.n_trajectories,
+        events,
+        wall,
+        events / wall,
+    )
     ev_times, ev_states = event_trajectory(net, cfg.event_t_end, seed=run.seed, max_events=MAX_PATH_EVENTS)
     t_path = cfg.event_t_end if len(ev_times) <= MAX_PATH_EVENTS else float(ev_times[-1])
     log.info("event trajectory: %d events to t=%g", len(ev_times) - 1, t_path)

@@ -26,33 +26,83 @@ PUBLISHED_CIFAR = {"erm": 0.944, "mixup": 0.958}
 def _claims(d: str) -> tuple[Claim, ...]:
     def v(m):
         return f"{d}.{m}"
+
     return (
-        Claim(f"mixup.beats_erm.{d}", "mixup (uniform ε) improves test accuracy over ERM", "test_acc",
-              Beats("test_acc", variant=v("erm")), source="post", variants=(v("mixup"),)),
-        Claim(f"mixup.more_linear.{d}", "mixup makes the model closer to linear between samples (normalised "
-              "probability-space linearity gap) …", "lin_gap_rel",
-              Beats("lin_gap_rel", higher_is_better=False, variant=v("erm")), variants=(v("mixup"),)),
-        Claim(f"mixup.no_accuracy_cost.{d}", "… at no significant accuracy cost", "test_acc",
-              NoWorse(v("erm"), "test_acc"), variants=(v("mixup"),)),
-        Claim(f"mixup.regulariser.{d}", "mixup acts as a regulariser: a smaller generalisation gap than ERM",
-              "gen_gap", Beats("gen_gap", higher_is_better=False, variant=v("erm")), source="kx",
-              variants=(v("mixup"),)),
-        Claim(f"samplepairing.beats_erm.{d}", "SamplePairing (paper form and schedule) improves test accuracy over "
-              "ERM", "test_acc", Beats("test_acc", variant=v("erm")), source="paper", variants=(v("samplepairing"),)),
-        Claim(f"mixup.beats_samplepairing.{d}", "mixup is 'softer' and 'more convincing' than SamplePairing "
-              "(test accuracy)", "test_acc", Beats("test_acc", variant=v("samplepairing")), variants=(v("mixup"),)),
-        Claim(f"mixup.uniform_vs_beta02.{d}", "uniform ε (α = 1, the post's proposal) vs Beta(0.2, 0.2): two-sided, "
-              "the reason says which way", "test_acc", Beats("test_acc", variant=v("mixup_a0.2")),
-              variants=(v("mixup"),)),
-        Claim(f"samplepairing.symmetric.{d}", "SamplePairing with a random label ≡ the soft label ½y_a + ½y_b "
-              "(test accuracy within ±0.5 points)", "test_acc", SameAs(v("mix_half_soft"), "test_acc", 0.005),
-              variants=(v("samplepairing_sym"),)),
-        Claim(f"samplepairing.midpoint_mass.{d}", "trained with SamplePairing always on, the midpoint of two test "
-              "images puts its mass on y_a and y_b (per pair, ≥ 0.9) …", "mid_pair_mass", AtLeast(0.9),
-              variants=(v("samplepairing_on"),)),
-        Claim(f"samplepairing.midpoint_half.{d}", "… half on each (per-pair |p(y_a) − p(y_b)| ≤ 0.2)",
-              "mid_balance", AtMost(0.2), variants=(v("samplepairing_on"),)),
-    )  # fmt: skip
+        Claim(
+            f"mixup.beats_erm.{d}",
+            "mixup (uniform ε) improves test accuracy over ERM",
+            "test_acc",
+            Beats("test_acc", variant=v("erm")),
+            source="post",
+            variants=(v("mixup"),),
+        ),
+        Claim(
+            f"mixup.more_linear.{d}",
+            "mixup makes the model closer to linear between samples (normalised probability-space linearity gap) …",
+            "lin_gap_rel",
+            Beats("lin_gap_rel", higher_is_better=False, variant=v("erm")),
+            variants=(v("mixup"),),
+        ),
+        Claim(
+            f"mixup.no_accuracy_cost.{d}",
+            "… at no significant accuracy cost",
+            "test_acc",
+            NoWorse(v("erm"), "test_acc"),
+            variants=(v("mixup"),),
+        ),
+        Claim(
+            f"mixup.regulariser.{d}",
+            "mixup acts as a regulariser: a smaller generalisation gap than ERM",
+            "gen_gap",
+            Beats("gen_gap", higher_is_better=False, variant=v("erm")),
+            source="kx",
+            variants=(v("mixup"),),
+        ),
+        Claim(
+            f"samplepairing.beats_erm.{d}",
+            "SamplePairing (paper form and schedule) improves test accuracy over ERM",
+            "test_acc",
+            Beats("test_acc", variant=v("erm")),
+            source="paper",
+            variants=(v("samplepairing"),),
+        ),
+        Claim(
+            f"mixup.beats_samplepairing.{d}",
+            "mixup is 'softer' and 'more convincing' than SamplePairing (test accuracy)",
+            "test_acc",
+            Beats("test_acc", variant=v("samplepairing")),
+            variants=(v("mixup"),),
+        ),
+        Claim(
+            f"mixup.uniform_vs_beta02.{d}",
+            "uniform ε (α = 1, the post's proposal) vs Beta(0.2, 0.2): two-sided, the reason says which way",
+            "test_acc",
+            Beats("test_acc", variant=v("mixup_a0.2")),
+            variants=(v("mixup"),),
+        ),
+        Claim(
+            f"samplepairing.symmetric.{d}",
+            "SamplePairing with a random label ≡ the soft label ½y_a + ½y_b (test accuracy within ±0.5 points)",
+            "test_acc",
+            SameAs(v("mix_half_soft"), "test_acc", 0.005),
+            variants=(v("samplepairing_sym"),),
+        ),
+        Claim(
+            f"samplepairing.midpoint_mass.{d}",
+            "trained with SamplePairing always on, the midpoint of two test "
+            "images puts its mass on y_a and y_b (per pair, ≥ 0.9) …",
+            "mid_pair_mass",
+            AtLeast(0.9),
+            variants=(v("samplepairing_on"),),
+        ),
+        Claim(
+            f"samplepairing.midpoint_half.{d}",
+            "… half on each (per-pair |p(y_a) − p(y_b)| ≤ 0.2)",
+            "mid_balance",
+            AtMost(0.2),
+            variants=(v("samplepairing_on"),),
+        ),
+    )
 
 
 TASK = Task(
@@ -84,7 +134,7 @@ TASK = Task(
             variants=(f"cifar10.{m}",),
         )
         for m, acc in PUBLISHED_CIFAR.items()
-    ),  # fmt: skip
+    ),
     figures={
         "examples": "The first training batch of the first mixing epoch as the network sees it, with its targets.",
         "line": "Prediction along the straight line between two fixed test images; dashed: a linear model's.",

@@ -66,9 +66,11 @@ class MixupConfig(Params):
         False, description="random crop (zero padding 4) and horizontal flip, drawn in the plan (CIFAR-10's recipe)"
     )
     pairs: int = Field(
-        2000, ge=40, le=10_000, description="fixed test pairs (y_a ≠ y_b) of the linearity metrics; a quarter as "
-        "many same-class pairs"
-    )  # fmt: skip
+        2000,
+        ge=40,
+        le=10_000,
+        description="fixed test pairs (y_a ≠ y_b) of the linearity metrics; a quarter as many same-class pairs",
+    )
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -93,9 +95,16 @@ METHODS = {
 # The official mixup recipe for CIFAR-10 (facebookresearch/mixup-cifar10 train.py): PreAct ResNet-18, SGD 0.1,
 # momentum 0.9, weight decay 1e-4, batch 128, 200 epochs, ÷10 at 100 and 150, crop + flip, all 50,000 images.
 CIFAR_RECIPE = dict(
-    arch="preact_resnet18", lr=0.1, momentum=0.9, weight_decay=1e-4, batch_size=128, epochs=200,
-    lr_schedule="step", crop_flip=True, train_size=50_000,
-)  # fmt: skip
+    arch="preact_resnet18",
+    lr=0.1,
+    momentum=0.9,
+    weight_decay=1e-4,
+    batch_size=128,
+    epochs=200,
+    lr_schedule="step",
+    crop_flip=True,
+    train_size=50_000,
+)
 
 
 def check_run(variant: str, cfg: MixupConfig) -> None:

@@ -47,8 +47,13 @@ def plot_line(model: torch.nn.Module, x_test: torch.Tensor, y_test: np.ndarray, 
     mixed = eps[:, None, None, None] * x_test[a] + (1 - eps[:, None, None, None]) * x_test[b]
     probs = torch.softmax(logits_of(model, mixed).double(), dim=1).cpu().numpy()
     e = eps.cpu().numpy()
-    line = {"eps": e.tolist(), "y_a": int(y_test[a]), "y_b": int(y_test[b]), "p_a": probs[:, y_test[a]].tolist(),
-            "p_b": probs[:, y_test[b]].tolist()}  # fmt: skip
+    line = {
+        "eps": e.tolist(),
+        "y_a": int(y_test[a]),
+        "y_b": int(y_test[b]),
+        "p_a": probs[:, y_test[a]].tolist(),
+        "p_b": probs[:, y_test[b]].tolist(),
+    }
     write_json(path.with_suffix(".json"), line)  # the report draws every variant's line on one figure
     fig, axes = new_figure()
     ax = axes[0, 0]

@@ -12,8 +12,19 @@ from kx_tasks.core.plotting import new_figure, save_figure
 from kx_tasks.core.report import variants_table
 from kx_tasks.core.stages import condition
 
-SHOWN = ("test_acc", "test_nll", "ece", "train_acc_clean", "gen_gap", "lin_gap_rel", "lin_gap_logit_rel",
-         "same_class.lin_gap_rel", "mid_pair_mass", "mid_balance", "miss_rate")  # fmt: skip
+SHOWN = (
+    "test_acc",
+    "test_nll",
+    "ece",
+    "train_acc_clean",
+    "gen_gap",
+    "lin_gap_rel",
+    "lin_gap_logit_rel",
+    "same_class.lin_gap_rel",
+    "mid_pair_mass",
+    "mid_balance",
+    "miss_rate",
+)
 
 
 def report_tables(metrics) -> dict:
@@ -27,8 +38,10 @@ def plot_variants(metrics, runs, out_dir: Path) -> list[Path]:
     out = []
     variants = list(dict.fromkeys(runs["variant"]))
     fig, axes = new_figure(2, 1, width=6.0, height=3.6)
-    for ax, metric, label in ((axes[0, 0], "test_acc", "test accuracy"),
-                              (axes[0, 1], "lin_gap_rel", "linearity gap (probabilities, normalised)")):  # fmt: skip
+    for ax, metric, label in (
+        (axes[0, 0], "test_acc", "test accuracy"),
+        (axes[0, 1], "lin_gap_rel", "linearity gap (probabilities, normalised)"),
+    ):
         for k, v in enumerate(variants):
             values = metrics[(metrics.variant == v) & (metrics.metric == metric)]["value"].to_numpy()
             ax.plot(np.full(len(values), k), values, "o", color="C0", alpha=0.7, ms=4)

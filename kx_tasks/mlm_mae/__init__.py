@@ -18,57 +18,136 @@ def _mae(cid: str, statement: str, metric: str, judge, source: str = "post") -> 
 
 
 MAE = (
-    _mae("mlm.correction_formula", "the corrected embedding is the expected input embedding under BERT's corruption "
-         "(10⁶ Monte-Carlo draws on the trained embedding; largest |z| over dimensions ≤ 4)", "correction_mc_z",
-         AtMost(4.0, every_seed=True)),
-    _mae("mae.identity_masked", "MAE's encoder on the kept tokens equals column-masked attention with the same mask "
-         "in every layer (key-padding form; worst relative error over the trained post-LN encoder and random post-LN "
-         "and pre-LN ones, mask ratios 0.15/0.5/0.75, float32)", "mae.masked_f32", AtMost(1e-5, every_seed=True)),
-    _mae("mae.identity_literal", "… in the post's literal form Norm(A ⊗ M) (float32)", "mae.literal_f32",
-         AtMost(1e-5, every_seed=True)),
-    _mae("mae.identity_float64", "… to rounding in float64 (key-padding form)", "mae.masked_f64",
-         AtMost(1e-12, every_seed=True)),
-    _mae("mae.identity_literal_float64", "… to rounding in float64 (literal form)", "mae.literal_f64",
-         AtMost(1e-12, every_seed=True)),
-    _mae("mae.control_first_layer", "negative control: the mask in the first layer only is not the identity "
-         "(smallest error over encoders and ratios)", "mae.first_layer_only_f32", AtLeast(1e-3, every_seed=True),
-         "kx"),
-    _mae("mae.control_per_layer", "negative control: independent masks per layer (attention dropout) are not the "
-         "identity (smallest error over encoders and ratios)", "mae.independent_masks_f32",
-         AtLeast(1e-3, every_seed=True), "kx"),
-    _mae("mae.speedup", "with 75% dropped the encoder is 'more than three times' faster (forward + backward, 64 vs "
-         "16 tokens)", "timing.encoder_speedup_75", AtLeast(3.0, every_seed=True)),
-)  # fmt: skip
+    _mae(
+        "mlm.correction_formula",
+        "the corrected embedding is the expected input embedding under BERT's corruption "
+        "(10⁶ Monte-Carlo draws on the trained embedding; largest |z| over dimensions ≤ 4)",
+        "correction_mc_z",
+        AtMost(4.0, every_seed=True),
+    ),
+    _mae(
+        "mae.identity_masked",
+        "MAE's encoder on the kept tokens equals column-masked attention with the same mask "
+        "in every layer (key-padding form; worst relative error over the trained post-LN encoder and random post-LN "
+        "and pre-LN ones, mask ratios 0.15/0.5/0.75, float32)",
+        "mae.masked_f32",
+        AtMost(1e-5, every_seed=True),
+    ),
+    _mae(
+        "mae.identity_literal",
+        "… in the post's literal form Norm(A ⊗ M) (float32)",
+        "mae.literal_f32",
+        AtMost(1e-5, every_seed=True),
+    ),
+    _mae(
+        "mae.identity_float64",
+        "… to rounding in float64 (key-padding form)",
+        "mae.masked_f64",
+        AtMost(1e-12, every_seed=True),
+    ),
+    _mae(
+        "mae.identity_literal_float64",
+        "… to rounding in float64 (literal form)",
+        "mae.literal_f64",
+        AtMost(1e-12, every_seed=True),
+    ),
+    _mae(
+        "mae.control_first_layer",
+        "negative control: the mask in the first layer only is not the identity "
+        "(smallest error over encoders and ratios)",
+        "mae.first_layer_only_f32",
+        AtLeast(1e-3, every_seed=True),
+        "kx",
+    ),
+    _mae(
+        "mae.control_per_layer",
+        "negative control: independent masks per layer (attention dropout) are not the "
+        "identity (smallest error over encoders and ratios)",
+        "mae.independent_masks_f32",
+        AtLeast(1e-3, every_seed=True),
+        "kx",
+    ),
+    _mae(
+        "mae.speedup",
+        "with 75% dropped the encoder is 'more than three times' faster (forward + backward, 64 vs 16 tokens)",
+        "timing.encoder_speedup_75",
+        AtLeast(3.0, every_seed=True),
+    ),
+)
 
 
 def _per_set(cid: str, statement: str, variant: str, judge_of, source: str = "post") -> tuple[Claim, ...]:
     return tuple(
-        Claim(cid if s == "sst2" else f"{cid}.{s}", f"{statement} ({s})", "test_acc_last", judge_of(s),
-              source=source, variants=(f"{s}.{variant}",))
+        Claim(
+            cid if s == "sst2" else f"{cid}.{s}",
+            f"{statement} ({s})",
+            "test_acc_last",
+            judge_of(s),
+            source=source,
+            variants=(f"{s}.{variant}",),
+        )
         for s in SETS
-    )  # fmt: skip
+    )
 
 
 FINETUNE = (
-    *_per_set("mlm.correction_no_change", "the embedding correction makes 'no significant change': the paired "
-              "difference in last-epoch test accuracy lies inside the set's band (±0.5 points; TREC, CR ±1.0)",
-              "corrected",
-              lambda s: SameAs(f"{s}.plain", "test_acc_last", BAND[s])),
-    *_per_set("mlm.correction_high_mask", "with a larger mask ratio (40%) the correction helps: corrected beats "
-              "plain", "corrected40", lambda s: Beats("test_acc_last", variant=f"{s}.plain40")),
-    *_per_set("droptoken.large_ratio_hurts", "DropToken at 0.5 hurts: ratio 0 beats 0.5", "plain",
-              lambda s: Beats("test_acc_last", variant=f"{s}.drop50")),
-    *_per_set("droptoken.small_ratio_harmless", "DropToken at 0.1 is harmless: within the equivalence band of "
-              "ratio 0", "drop10", lambda s: SameAs(f"{s}.plain", "test_acc_last", BAND[s])),
-    *_per_set("droptoken.best_0.1_0.15", "the best DropToken ratio lies between 0.1 and 0.15 (the argmax of mean "
-              "accuracy over 0 … 0.5 is 0.1 or 0.15) and beats ratio 0", "drop10",
-              lambda s: BestAmong(tuple(f"{s}.{v}" for v in ("plain", "drop10", "drop15", "drop25", "drop50")),
-                                  (f"{s}.drop10", f"{s}.drop15"), f"{s}.plain")),
-    *(Claim(f"droptoken.speedup_50{'' if s == 'sst2' else '.' + s}", f"DropToken shortens sequences: training steps "
-            f"≥ 1.4× faster at 0.5 ({s})", "timing.speedup", AtLeast(1.4), variants=(f"{s}.drop50",)) for s in SETS),
-    *(Claim(f"droptoken.speedup_25{'' if s == 'sst2' else '.' + s}", f"… and ≥ 1.15× at 0.25 ({s})",
-            "timing.speedup", AtLeast(1.15), variants=(f"{s}.drop25",)) for s in SETS),
-)  # fmt: skip
+    *_per_set(
+        "mlm.correction_no_change",
+        "the embedding correction makes 'no significant change': the paired "
+        "difference in last-epoch test accuracy lies inside the set's band (±0.5 points; TREC, CR ±1.0)",
+        "corrected",
+        lambda s: SameAs(f"{s}.plain", "test_acc_last", BAND[s]),
+    ),
+    *_per_set(
+        "mlm.correction_high_mask",
+        "with a larger mask ratio (40%) the correction helps: corrected beats plain",
+        "corrected40",
+        lambda s: Beats("test_acc_last", variant=f"{s}.plain40"),
+    ),
+    *_per_set(
+        "droptoken.large_ratio_hurts",
+        "DropToken at 0.5 hurts: ratio 0 beats 0.5",
+        "plain",
+        lambda s: Beats("test_acc_last", variant=f"{s}.drop50"),
+    ),
+    *_per_set(
+        "droptoken.small_ratio_harmless",
+        "DropToken at 0.1 is harmless: within the equivalence band of ratio 0",
+        "drop10",
+        lambda s: SameAs(f"{s}.plain", "test_acc_last", BAND[s]),
+    ),
+    *_per_set(
+        "droptoken.best_0.1_0.15",
+        "the best DropToken ratio lies between 0.1 and 0.15 (the argmax of mean "
+        "accuracy over 0 … 0.5 is 0.1 or 0.15) and beats ratio 0",
+        "drop10",
+        lambda s: BestAmong(
+            tuple(f"{s}.{v}" for v in ("plain", "drop10", "drop15", "drop25", "drop50")),
+            (f"{s}.drop10", f"{s}.drop15"),
+            f"{s}.plain",
+        ),
+    ),
+    *(
+        Claim(
+            f"droptoken.speedup_50{'' if s == 'sst2' else '.' + s}",
+            f"DropToken shortens sequences: training steps ≥ 1.4× faster at 0.5 ({s})",
+            "timing.speedup",
+            AtLeast(1.4),
+            variants=(f"{s}.drop50",),
+        )
+        for s in SETS
+    ),
+    *(
+        Claim(
+            f"droptoken.speedup_25{'' if s == 'sst2' else '.' + s}",
+            f"… and ≥ 1.15× at 0.25 ({s})",
+            "timing.speedup",
+            AtLeast(1.15),
+            variants=(f"{s}.drop25",),
+        )
+        for s in SETS
+    ),
+)
 
 TASK = Task(
     name="mlm_mae",
@@ -90,7 +169,7 @@ TASK = Task(
             artefacts={v: (checkpoint(v),) for v in VARIANTS},
         ),
         "evaluate": Stage("kx_tasks.mlm_mae.run:evaluate", Resources(threads=1, mem_mb=2000, runtime=10)),
-    },  # fmt: skip
+    },
     claims=MAE + FINETUNE,
     report_tables="kx_tasks.mlm_mae.report:report_tables",
     report_figures="kx_tasks.mlm_mae.report:plot_variants",

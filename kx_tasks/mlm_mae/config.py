@@ -40,8 +40,12 @@ class MlmMaeConfig(Params):
     max_len: int = Field(64, ge=8, description="tokens per sentence, [CLS] and [SEP] included")
     dropout: float = Field(0.1, ge=0, lt=1, description="dropout in fine-tuning")
     folds: int = Field(10, ge=2, description="cross-validation folds of MR, CR, Subj, MPQA (accuracy: mean over folds)")
-    finetune_seeds: int = Field(1, ge=1, description="fine-tunings per pre-training seed (seed + 1000·j; paired "
-                                "across conditions; accuracy: their mean)")  # fmt: skip
+    finetune_seeds: int = Field(
+        1,
+        ge=1,
+        description="fine-tunings per pre-training seed (seed + 1000·j; paired "
+        "across conditions; accuracy: their mean)",
+    )
     train_size: int | None = Field(None, ge=10, description="fine-tune on the first N training sentences (smoke)")
     speed_steps: int = Field(30, ge=1, description="timed steps per ratio of the speed-ups (median)")
     mae_ratios: tuple[float, ...] = Field((0.15, 0.5, 0.75), description="mae: mask ratios of the identity check")
@@ -55,8 +59,12 @@ def _pins(condition: str, mask: float = 0.15, drop: float = 0.0) -> dict:
 
 PINS = {"mae": _pins("mae")}
 for _s in SETS:
-    PINS |= {f"{_s}.plain": _pins("plain"), f"{_s}.corrected": _pins("corrected"),
-             f"{_s}.plain40": _pins("plain", 0.4), f"{_s}.corrected40": _pins("corrected", 0.4)}  # fmt: skip
+    PINS |= {
+        f"{_s}.plain": _pins("plain"),
+        f"{_s}.corrected": _pins("corrected"),
+        f"{_s}.plain40": _pins("plain", 0.4),
+        f"{_s}.corrected40": _pins("corrected", 0.4),
+    }
     PINS |= {f"{_s}.{name}": _pins("plain", 0.15, r) for name, r in DROPS.items()}
 VARIANTS = tuple(PINS)
 

@@ -54,9 +54,13 @@ def finetune_splits(path: Path, name: str, folds: int = 10) -> list[Split]:
         return [{s: (list(data[f"text_{s}"]), data[f"y_{s}"]) for s in ("train", "dev", "test")}]
     if name == "trec":
         train, dev = trec_split(len(data["text_train"]))
-        return [{"train": (list(data["text_train"][train]), data["y_train"][train]),
-                 "dev": (list(data["text_train"][dev]), data["y_train"][dev]),
-                 "test": (list(data["text_test"]), data["y_test"])}]  # fmt: skip
+        return [
+            {
+                "train": (list(data["text_train"][train]), data["y_train"][train]),
+                "dev": (list(data["text_train"][dev]), data["y_train"][dev]),
+                "test": (list(data["text_test"]), data["y_test"]),
+            }
+        ]
     if name not in CV_SETS:
         raise ValueError(f"{name}: not a fine-tuning set (known: {', '.join(SETS)})")
     texts, labels = data["text_all"], data["y_all"]

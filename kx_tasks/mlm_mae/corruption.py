@@ -38,9 +38,15 @@ def select(maskable: torch.Tensor, ratio: float, generator: torch.Generator | No
     return rank < count
 
 
-def bert_corrupt(ids: torch.Tensor, selected: torch.Tensor, mask_id: int, random_ids: torch.Tensor,
-                 generator: torch.Generator | None = None, p_mask: float = 0.8,
-                 p_random: float = 0.1) -> torch.Tensor:  # fmt: skip
+def bert_corrupt(
+    ids: torch.Tensor,
+    selected: torch.Tensor,
+    mask_id: int,
+    random_ids: torch.Tensor,
+    generator: torch.Generator | None = None,
+    p_mask: float = 0.8,
+    p_random: float = 0.1,
+) -> torch.Tensor:
     """BERT's rule on the selected positions: [MASK] with p_mask, a token drawn uniformly from `random_ids` with
     p_random, unchanged otherwise. Returns the corrupted ids (the input is not modified)."""
     u = torch.rand(ids.shape, generator=generator, device=ids.device)
@@ -52,8 +58,14 @@ def bert_corrupt(ids: torch.Tensor, selected: torch.Tensor, mask_id: int, random
     return out
 
 
-def corrected_embedding(embedding: torch.Tensor, mask_id: int, random_ids: torch.Tensor, ratio: float,
-                        p_mask: float = 0.8, p_random: float = 0.1) -> torch.Tensor:  # fmt: skip
+def corrected_embedding(
+    embedding: torch.Tensor,
+    mask_id: int,
+    random_ids: torch.Tensor,
+    ratio: float,
+    p_mask: float = 0.8,
+    p_random: float = 0.1,
+) -> torch.Tensor:
     """Every row i replaced by its expected input embedding under the corruption (module docstring)."""
     avg = embedding[random_ids].mean(dim=0, keepdim=True)
     corrupted = p_mask * embedding[mask_id][None] + p_random * avg + (1 - p_mask - p_random) * embedding
@@ -63,8 +75,9 @@ def corrected_embedding(embedding: torch.Tensor, mask_id: int, random_ids: torch
 Dropped = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
-def drop_tokens(ids: torch.Tensor, droppable: torch.Tensor, ratio: float, pad_id: int,
-                generator: torch.Generator | None = None) -> Dropped:  # fmt: skip
+def drop_tokens(
+    ids: torch.Tensor, droppable: torch.Tensor, ratio: float, pad_id: int, generator: torch.Generator | None = None
+) -> Dropped:
     """DropToken: drop ⌊ratio·n⌋ of each row's n droppable tokens, keep the rest in order with their original
     positions, and re-pad to the longest kept row. Returns (ids, position ids, attention mask), each (B, L')."""
     dropped = select(droppable, ratio, generator)

@@ -87,8 +87,20 @@ def random_encoders(facts: dict, vocab: int, g: torch.Generator, device) -> dict
     alone approaches the 1e-5 tolerance: 5e-6 measured)."""
     out = {}
     for name, pre_ln in (("random_post_ln", False), ("random_pre_ln", True)):
-        enc = Encoder(vocab, facts["dim"], facts["layers"], facts["heads"], facts["ffn"], facts["max_len"],
-                      pre_ln=pre_ln, dropout=0.0).to(device).eval()  # fmt: skip
+        enc = (
+            Encoder(
+                vocab,
+                facts["dim"],
+                facts["layers"],
+                facts["heads"],
+                facts["ffn"],
+                facts["max_len"],
+                pre_ln=pre_ln,
+                dropout=0.0,
+            )
+            .to(device)
+            .eval()
+        )
         with torch.no_grad():
             for p in enc.parameters():
                 if p.dim() > 1:
@@ -142,8 +154,11 @@ def averaging_gaps(encoder, ids: torch.Tensor, draws: int, g: torch.Generator) -
     def gap(mean: torch.Tensor, ref: torch.Tensor) -> float:
         return float(((mean - ref).norm(dim=1) / ref.norm(dim=1)).mean())
 
-    return {"gap.mae_75": gap(mae_mean, plain), "gap.mlm_15_plain": gap(mlm_mean, plain),
-            "gap.mlm_15_corrected": gap(mlm_mean, corrected)}  # fmt: skip
+    return {
+        "gap.mae_75": gap(mae_mean, plain),
+        "gap.mlm_15_plain": gap(mlm_mean, plain),
+        "gap.mlm_15_corrected": gap(mlm_mean, corrected),
+    }
 
 
 def encoder_speedup(encoder, length: int, device, batch: int = 128, steps: int = 10) -> float:

@@ -73,8 +73,17 @@ def _bert_init(module: nn.Module) -> None:
 
 
 class Encoder(nn.Module):
-    def __init__(self, vocab: int, dim: int = 128, layers: int = 2, heads: int = 2, ffn: int = 512,
-                 max_len: int = 64, pre_ln: bool = False, dropout: float = 0.1):  # fmt: skip
+    def __init__(
+        self,
+        vocab: int,
+        dim: int = 128,
+        layers: int = 2,
+        heads: int = 2,
+        ffn: int = 512,
+        max_len: int = 64,
+        pre_ln: bool = False,
+        dropout: float = 0.1,
+    ):
         super().__init__()
         self.tokens = nn.Embedding(vocab, dim)
         self.positions = nn.Embedding(max_len, dim)
@@ -90,15 +99,21 @@ class Encoder(nn.Module):
             positions = torch.arange(ids.shape[1], device=ids.device).expand_as(ids)
         return self.drop(self.ln_in(self.tokens(ids) + self.positions(positions)))
 
-    def encode(self, x: torch.Tensor, keep: torch.Tensor | None = None, form: str = "masked",
-               layer_keep: list[torch.Tensor] | None = None) -> torch.Tensor:  # fmt: skip
+    def encode(
+        self,
+        x: torch.Tensor,
+        keep: torch.Tensor | None = None,
+        form: str = "masked",
+        layer_keep: list[torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         """Embedded tokens (B, L, D) -> outputs; `keep` masks columns in every layer, `layer_keep` per layer."""
         for i, block in enumerate(self.blocks):
             x = block(x, layer_keep[i] if layer_keep is not None else keep, form)
         return self.ln_out(x)
 
-    def forward(self, ids: torch.Tensor, positions: torch.Tensor | None = None,
-                keep: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
+    def forward(
+        self, ids: torch.Tensor, positions: torch.Tensor | None = None, keep: torch.Tensor | None = None
+    ) -> torch.Tensor:
         return self.encode(self.embed(ids, positions), keep)
 
 
@@ -122,8 +137,7 @@ class BertMLM(nn.Module):
         self.encoder = encoder
         self.head = MLMHead(encoder.tokens)
 
-    def loss(self, corrupted: torch.Tensor, targets: torch.Tensor, selected: torch.Tensor,
-             pad_id: int) -> torch.Tensor:  # fmt: skip
+    def loss(self, corrupted: torch.Tensor, targets: torch.Tensor, selected: torch.Tensor, pad_id: int) -> torch.Tensor:
         """Cross-entropy at the selected positions only (the head runs on those rows alone)."""
         hidden = self.encoder(corrupted, keep=corrupted != pad_id)
         logits = self.head(hidden[selected])
@@ -139,8 +153,9 @@ class Classifier(nn.Module):
         self.encoder = encoder
         self.pool = nn.Sequential(nn.Linear(dim, dim), nn.Tanh(), nn.Dropout(dropout), nn.Linear(dim, classes))
 
-    def forward(self, ids: torch.Tensor, positions: torch.Tensor | None = None,
-                keep: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
+    def forward(
+        self, ids: torch.Tensor, positions: torch.Tensor | None = None, keep: torch.Tensor | None = None
+    ) -> torch.Tensor:
         return self.pool(self.encoder(ids, positions, keep)[:, 0])
 
 

@@ -15,8 +15,15 @@ from kx_tasks.core.report import mean_std_table, paired_difference, seed_values,
 from kx_tasks.mlm_mae.config import BAND, CONTROLS, DROPS, ENCODERS, IDENTITY, SETS
 
 RATIOS = {"plain": 0.0, **DROPS}
-MAE = ("pretrain.mlm_loss", "pretrain.unigram_entropy", "timing.encoder_speedup_75", "correction_mc_z", "gap.mae_75",
-       "gap.mlm_15_plain", "gap.mlm_15_corrected")  # fmt: skip
+MAE = (
+    "pretrain.mlm_loss",
+    "pretrain.unigram_entropy",
+    "timing.encoder_speedup_75",
+    "correction_mc_z",
+    "gap.mae_75",
+    "gap.mlm_15_plain",
+    "gap.mlm_15_corrected",
+)
 SWEEP = ("test_acc_last", "test_acc_devsel", "dev_acc_best", "timing.speedup", "timing.epoch_seconds")
 
 
@@ -28,8 +35,17 @@ def paired_differences(metrics) -> pd.DataFrame:
         for suffix, ratio in (("", "15%"), ("40", "40%")):
             x = paired_difference(metrics, f"{s}.corrected{suffix}", f"{s}.plain{suffix}", "test_acc_last", scale=100)
             if x is not None:
-                rows.append({"set": s, "mask ratio": ratio, "mean": x.mean, "low": x.low, "high": x.high,
-                             "band": 100 * BAND[s], "seeds": x.n})  # fmt: skip
+                rows.append(
+                    {
+                        "set": s,
+                        "mask ratio": ratio,
+                        "mean": x.mean,
+                        "low": x.low,
+                        "high": x.high,
+                        "band": 100 * BAND[s],
+                        "seeds": x.n,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -63,8 +79,10 @@ def report_tables(metrics) -> dict:
         out[f"{s}: DropToken ratio × readings (mean ± std over seeds)"] = table
     identity = identity_table(metrics)
     if not identity.empty:
-        out["MAE ≡ column-masked attention: worst relative error at the kept tokens over ratios 0.15/0.5/0.75 and "
-            "seeds (controls: smallest)"] = identity  # fmt: skip
+        out[
+            "MAE ≡ column-masked attention: worst relative error at the kept tokens over ratios 0.15/0.5/0.75 and "
+            "seeds (controls: smallest)"
+        ] = identity
     rows = metrics[(metrics.variant == "mae") & metrics.metric.isin(MAE)]
     if not rows.empty:
         out[
@@ -122,8 +140,7 @@ def droptoken(metrics, path: Path) -> Path:
             axes[0, 0].plot(np.full(len(acc), r), acc, "o", color=f"C{k}", ms=3, alpha=0.6)
             means.append(acc.mean() if len(acc) else np.nan)
         axes[0, 0].plot(ratios, means, "-", color=f"C{k}", label=s)
-        speed = [seed_values(metrics, f"{s}.{v}", "timing.speedup").mean() if v != "plain" else 1.0
-                 for v in RATIOS]  # fmt: skip
+        speed = [seed_values(metrics, f"{s}.{v}", "timing.speedup").mean() if v != "plain" else 1.0 for v in RATIOS]
         axes[0, 2].plot(ratios, speed, "o-", color=f"C{k}", label=s)
     axes[0, 0].set_title("kx: last-epoch test accuracy (dots: seeds)", fontsize=9)
     for name, row in POST_CLUE.items():
@@ -137,9 +154,11 @@ def droptoken(metrics, path: Path) -> Path:
         ax.set_xlabel("DropToken ratio")
         ax.legend(fontsize=7)
     axes[0, 0].set_ylabel("accuracy (%)")
-    caption = ("DropToken: kx's accuracy per ratio (every fine-tuning set run; seeds as dots), the post's CLUE table "
-               "as differences from ratio 0, and the measured training-step speed-up against the token-count "
-               "ideal")  # fmt: skip
+    caption = (
+        "DropToken: kx's accuracy per ratio (every fine-tuning set run; seeds as dots), the post's CLUE table "
+        "as differences from ratio 0, and the measured training-step speed-up against the token-count "
+        "ideal"
+    )
     return save_figure(fig, path, caption)
 
 
@@ -152,6 +171,8 @@ def correction(diffs, path: Path) -> Path:
     ax.axhline(0, color="0.5", lw=0.8)
     ax.set_xticks(range(len(diffs)), [f"{s}\n{r} mask" for s, r in zip(diffs["set"], diffs["mask ratio"], strict=True)])
     ax.set_ylabel("corrected − plain (points)")
-    caption = ("The embedding correction: paired difference in last-epoch test accuracy with its 95% interval; "
-               "shaded: the equivalence band of 'no significant change'")  # fmt: skip
+    caption = (
+        "The embedding correction: paired difference in last-epoch test accuracy with its 95% interval; "
+        "shaded: the equivalence band of 'no significant change'"
+    )
     return save_figure(fig, path, caption)

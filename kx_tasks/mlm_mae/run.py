@@ -30,16 +30,26 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
     name = run.family
     held_out = read_json(folder / "bert.json")["held_out"]
     if name not in held_out:
-        raise ValueError(f"artefacts.{checkpoint(run.variant)}.params.held_out: {name} is not held out from this "
-                         f"checkpoint's corpus ({', '.join(held_out)}): its evaluation sentences may be in "
-                         "it")  # fmt: skip
+        raise ValueError(
+            f"artefacts.{checkpoint(run.variant)}.params.held_out: {name} is not held out from this "
+            f"checkpoint's corpus ({', '.join(held_out)}): its evaluation sentences may be in "
+            "it"
+        )
     splits = corpus.finetune_splits(inputs[name], name, cfg.folds)
     for fold, raw in enumerate(splits):
         for j in range(cfg.finetune_seeds):
             tag = fit_tag(fold, j, len(splits), cfg.finetune_seeds)
             label = f"{run.variant} seed {run.seed}" + (f" ({tag})" if tag else "")
-            model, sets = finetune_once(folder, raw, cfg, run.seed + 1000 * j, device,
-                                        inputs["checkpoints"] / "classifier" / tag, out_dir / tag, label)  # fmt: skip
+            model, sets = finetune_once(
+                folder,
+                raw,
+                cfg,
+                run.seed + 1000 * j,
+                device,
+                inputs["checkpoints"] / "classifier" / tag,
+                out_dir / tag,
+                label,
+            )
     if cfg.drop_ratio > 0:  # on the last fit's model and training sentences
         write_json(out_dir / "speed.json", {"speedup": steps.speedup(model, sets["train"][0], cfg, device)})
 
@@ -50,8 +60,9 @@ def fit_tag(fold: int, j: int, folds: int, seeds: int) -> str:
     return ".".join(parts)
 
 
-def finetune_once(folder: Path, raw: corpus.Split, cfg: MlmMaeConfig, seed: int, device, checkpoints: Path,
-                  out_dir: Path, label: str):  # fmt: skip
+def finetune_once(
+    folder: Path, raw: corpus.Split, cfg: MlmMaeConfig, seed: int, device, checkpoints: Path, out_dir: Path, label: str
+):
     """One fine-tuning of the checkpoint on one split; `seed` sets the head's initial weights and the batch order,
     the same for every condition (plain, corrected, DropToken ratios) of a seed: the comparisons are paired."""
     encoder, tok, _ = load_encoder(folder, device, cfg.dropout)

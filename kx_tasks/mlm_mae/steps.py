@@ -45,11 +45,18 @@ def unigram_entropy(rows: torch.Tensor) -> float:
     return float(-(p * p.log()).sum())
 
 
-def pretrain(model: BertMLM, rows: torch.Tensor, ratio: float, cfg: PretrainParams, gen: torch.Generator,
-             checkpoint_dir: Path, out_dir: Path, label: str) -> TrainLog:  # fmt: skip
+def pretrain(
+    model: BertMLM,
+    rows: torch.Tensor,
+    ratio: float,
+    cfg: PretrainParams,
+    gen: torch.Generator,
+    checkpoint_dir: Path,
+    out_dir: Path,
+    label: str,
+) -> TrainLog:
     """MLM on the packed `rows` (N, max_len) at selection `ratio`, every draw from `gen`."""
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay,
-                            fused=True)  # fmt: skip
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay, fused=True)
     replacements = random_ids(model.encoder.tokens.num_embeddings, rows.device)
     steps_per_epoch = len(rows) // cfg.batch_size
     total = steps_per_epoch * cfg.epochs

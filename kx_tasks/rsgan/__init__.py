@@ -23,75 +23,221 @@ def _exact(cid: str, statement: str, metric: str, judge, source: str = "post") -
 
 
 THEORY = (
-    _exact("rsgan.r1_sgan_optimum", "SGAN's optimal discriminator is T = log(p/q) (Newton from T = 0 finds it to "
-           "1e-8)", "sgan.newton_error", AtMost(1e-8, every_seed=True)),
-    _exact("rsgan.r1_stationary", "SGAN's expected D loss is stationary at T = log(p/q)", "sgan.grad_at_log_ratio",
-           AtMost(1e-12, every_seed=True), "kx"),
-    _exact("rsgan.r2_sgan_fdiv", "at SGAN's optimum, E_q[h(T)] is the f-divergence with f(t) = h(log t), for h = −t, "
-           "−log σ(t), log(1 − σ(t))", "sgan.fdiv_error", AtMost(1e-10, every_seed=True)),
-    _exact("rsgan.r3_rsgan_optimum", "RSGAN's optimal discriminator is T = log(p/q) up to a constant (Newton from "
-           "T = 0 finds it to 1e-8)", "rsgan.newton_error", AtMost(1e-8, every_seed=True)),
-    _exact("rsgan.r3_stationary", "RSGAN's expected D loss is stationary at log(p/q) + c for any c",
-           "rsgan.grad_at_log_ratio", AtMost(1e-12, every_seed=True), "kx"),
-    _exact("rsgan.r3_shift_invariant", "RSGAN's D loss depends only on differences of T (shift-invariant)",
-           "rsgan.shift_invariance", AtMost(1e-12, every_seed=True), "kx"),
-    _exact("rsgan.r4_rsgan_fdiv", "at RSGAN's optimum the generator loss is the f-divergence between "
-           "p(x_r)q(x_f) and p(x_f)q(x_r), for the three h", "rsgan.fdiv_error", AtMost(1e-10, every_seed=True)),
-    _exact("rsgan.r4_is_divergence", "… which is ≥ f(1) (a divergence: f(t) = h(log t) is convex, checked on a grid)",
-           "rsgan.fdiv_above_f1", AtLeast(0.0, every_seed=True), "kx"),
-)  # fmt: skip
+    _exact(
+        "rsgan.r1_sgan_optimum",
+        "SGAN's optimal discriminator is T = log(p/q) (Newton from T = 0 finds it to 1e-8)",
+        "sgan.newton_error",
+        AtMost(1e-8, every_seed=True),
+    ),
+    _exact(
+        "rsgan.r1_stationary",
+        "SGAN's expected D loss is stationary at T = log(p/q)",
+        "sgan.grad_at_log_ratio",
+        AtMost(1e-12, every_seed=True),
+        "kx",
+    ),
+    _exact(
+        "rsgan.r2_sgan_fdiv",
+        "at SGAN's optimum, E_q[h(T)] is the f-divergence with f(t) = h(log t), for h = −t, −log σ(t), log(1 − σ(t))",
+        "sgan.fdiv_error",
+        AtMost(1e-10, every_seed=True),
+    ),
+    _exact(
+        "rsgan.r3_rsgan_optimum",
+        "RSGAN's optimal discriminator is T = log(p/q) up to a constant (Newton from T = 0 finds it to 1e-8)",
+        "rsgan.newton_error",
+        AtMost(1e-8, every_seed=True),
+    ),
+    _exact(
+        "rsgan.r3_stationary",
+        "RSGAN's expected D loss is stationary at log(p/q) + c for any c",
+        "rsgan.grad_at_log_ratio",
+        AtMost(1e-12, every_seed=True),
+        "kx",
+    ),
+    _exact(
+        "rsgan.r3_shift_invariant",
+        "RSGAN's D loss depends only on differences of T (shift-invariant)",
+        "rsgan.shift_invariance",
+        AtMost(1e-12, every_seed=True),
+        "kx",
+    ),
+    _exact(
+        "rsgan.r4_rsgan_fdiv",
+        "at RSGAN's optimum the generator loss is the f-divergence between "
+        "p(x_r)q(x_f) and p(x_f)q(x_r), for the three h",
+        "rsgan.fdiv_error",
+        AtMost(1e-10, every_seed=True),
+    ),
+    _exact(
+        "rsgan.r4_is_divergence",
+        "… which is ≥ f(1) (a divergence: f(t) = h(log t) is convex, checked on a grid)",
+        "rsgan.fdiv_above_f1",
+        AtLeast(0.0, every_seed=True),
+        "kx",
+    ),
+)
 
 
 def _vs(cid, statement, metric, variant, baseline, lower=True, source="post") -> Claim:
-    return Claim(cid, statement, metric, Beats(metric, higher_is_better=not lower, variant=baseline), source=source,
-                 variants=(variant,))  # fmt: skip
+    return Claim(
+        cid,
+        statement,
+        metric,
+        Beats(metric, higher_is_better=not lower, variant=baseline),
+        source=source,
+        variants=(variant,),
+    )
 
 
 GRID = (
-    _vs("rsgan.grid_lower_rkl", "real samples in G's loss improve diversity: lower reverse KL of the HQ mode "
-        "histogram than SGAN (100k samples; primary)", "reverse_kl", "grid.rsgan", "grid.sgan"),
-    _vs("rsgan.grid_more_modes", "… more modes covered than SGAN (mean of ten 2,500-sample draws, PacGAN's count)",
-        "modes", "grid.rsgan", "grid.sgan", lower=False),
-    _vs("rsgan.grid_hq_frac", "RSGAN's high-quality fraction vs SGAN's (two-sided: a coverage/precision trade-off "
-        "shows here)", "hq_frac", "grid.rsgan", "grid.sgan", lower=False, source="kx"),
-    _vs("rasgan.grid_lower_rkl", "RaSGAN (corrected form): lower reverse KL than SGAN", "reverse_kl", "grid.rasgan",
-        "grid.sgan", source="kx"),
-    _vs("rasgan.grid_more_modes", "RaSGAN: more modes than SGAN", "modes", "grid.rasgan", "grid.sgan", lower=False,
-        source="kx"),
-    _vs("rsgan.pacgan_lower_rkl", "PacGAN's own grid setting: RSGAN's reverse KL below SGAN's", "reverse_kl",
-        "pacgan.rsgan", "pacgan.sgan"),
-    _vs("rsgan.pacgan_more_modes", "PacGAN's own grid setting: more modes than SGAN", "modes", "pacgan.rsgan",
-        "pacgan.sgan", lower=False),
-    Claim("pacgan.sgan_anchor", "in PacGAN's own setting SGAN covers 17.3 ± 2 modes (PacGAN Table 1: 17.3 ± 0.8 "
-          "s.e., 10 trials)", "modes", Within(17.3, 2.0), source="paper", variants=("pacgan.sgan",)),
-    Claim("pacgan.sgan_anchor_hq", "… with 94.8 ± 3% high-quality samples (Table 1: 94.8 ± 0.7%)", "hq_frac",
-          Within(0.948, 0.03), source="paper", variants=("pacgan.sgan",)),
-)  # fmt: skip
+    _vs(
+        "rsgan.grid_lower_rkl",
+        "real samples in G's loss improve diversity: lower reverse KL of the HQ mode "
+        "histogram than SGAN (100k samples; primary)",
+        "reverse_kl",
+        "grid.rsgan",
+        "grid.sgan",
+    ),
+    _vs(
+        "rsgan.grid_more_modes",
+        "… more modes covered than SGAN (mean of ten 2,500-sample draws, PacGAN's count)",
+        "modes",
+        "grid.rsgan",
+        "grid.sgan",
+        lower=False,
+    ),
+    _vs(
+        "rsgan.grid_hq_frac",
+        "RSGAN's high-quality fraction vs SGAN's (two-sided: a coverage/precision trade-off shows here)",
+        "hq_frac",
+        "grid.rsgan",
+        "grid.sgan",
+        lower=False,
+        source="kx",
+    ),
+    _vs(
+        "rasgan.grid_lower_rkl",
+        "RaSGAN (corrected form): lower reverse KL than SGAN",
+        "reverse_kl",
+        "grid.rasgan",
+        "grid.sgan",
+        source="kx",
+    ),
+    _vs(
+        "rasgan.grid_more_modes",
+        "RaSGAN: more modes than SGAN",
+        "modes",
+        "grid.rasgan",
+        "grid.sgan",
+        lower=False,
+        source="kx",
+    ),
+    _vs(
+        "rsgan.pacgan_lower_rkl",
+        "PacGAN's own grid setting: RSGAN's reverse KL below SGAN's",
+        "reverse_kl",
+        "pacgan.rsgan",
+        "pacgan.sgan",
+    ),
+    _vs(
+        "rsgan.pacgan_more_modes",
+        "PacGAN's own grid setting: more modes than SGAN",
+        "modes",
+        "pacgan.rsgan",
+        "pacgan.sgan",
+        lower=False,
+    ),
+    Claim(
+        "pacgan.sgan_anchor",
+        "in PacGAN's own setting SGAN covers 17.3 ± 2 modes (PacGAN Table 1: 17.3 ± 0.8 s.e., 10 trials)",
+        "modes",
+        Within(17.3, 2.0),
+        source="paper",
+        variants=("pacgan.sgan",),
+    ),
+    Claim(
+        "pacgan.sgan_anchor_hq",
+        "… with 94.8 ± 3% high-quality samples (Table 1: 94.8 ± 0.7%)",
+        "hq_frac",
+        Within(0.948, 0.03),
+        source="paper",
+        variants=("pacgan.sgan",),
+    ),
+)
 
 MNIST = (
-    _vs("rsgan.faster", "RSGAN trains the generator faster than SGAN (both with SN): lower mean log FD over the "
-        "checkpoints", "auc_log_fd", "mnist.rsgan_sn", "mnist.sgan_sn"),
-    _vs("rsgan.faster_iterations", "… fewer iterations to FD ≤ τ (τ = tau_factor × the real-vs-real floor; censored "
-        "at the budget)", "steps_to_tau", "mnist.rsgan_sn", "mnist.sgan_sn"),
-    _vs("rsgan.faster_wall", "… fewer training seconds to FD ≤ τ (its extra real batch in each G step counted)",
-        "timing.seconds_to_tau", "mnist.rsgan_sn", "mnist.sgan_sn"),
-    _vs("rsgan.faster_than_sgan", "… and faster than SGAN without spectral norm (the post: 'faster than SGAN and "
-        "SNGAN')", "auc_log_fd", "mnist.rsgan_sn", "mnist.sgan"),
-    _vs("rsgan.quality", "RSGAN improves generation quality 'slightly on average': lower final FD than SGAN+SN",
-        "fd", "mnist.rsgan_sn", "mnist.sgan_sn"),
-    _vs("rsgan.class_diversity", "real samples in G's loss improve diversity: class histogram of samples closer to "
-        "uniform (KL) than SGAN+SN", "class_kl", "mnist.rsgan_sn", "mnist.sgan_sn"),
-    _vs("sn.helps", "spectral norm helps SGAN: lower final FD with it", "fd", "mnist.sgan_sn", "mnist.sgan",
-        source="kx"),
-    _vs("rsgan.faster_1to1", "with Alexia's 1 : 1 schedule too: lower mean log FD than SGAN+SN", "auc_log_fd",
-        "mnist.rsgan_sn_1to1", "mnist.sgan_sn_1to1"),
-    _vs("rasgan.quality", "RaSGAN: lower final FD than SGAN+SN", "fd", "mnist.rasgan_sn", "mnist.sgan_sn",
-        source="kx"),
-    _vs("rsgan.cifar10_quality", "CIFAR-10, the relativistic-GAN repository's DCGAN setup: RSGAN's FD below SGAN's "
-        "(the paper: FID 36.61 vs ≈ 40.6)", "fd", "cifar10.rsgan_sn", "cifar10.sgan_sn", source="paper"),
-    _vs("rasgan.cifar10_quality", "CIFAR-10: RaSGAN's FD below SGAN's (the paper: FID 31.98)", "fd",
-        "cifar10.rasgan_sn", "cifar10.sgan_sn", source="paper"),
-)  # fmt: skip
+    _vs(
+        "rsgan.faster",
+        "RSGAN trains the generator faster than SGAN (both with SN): lower mean log FD over the checkpoints",
+        "auc_log_fd",
+        "mnist.rsgan_sn",
+        "mnist.sgan_sn",
+    ),
+    _vs(
+        "rsgan.faster_iterations",
+        "… fewer iterations to FD ≤ τ (τ = tau_factor × the real-vs-real floor; censored at the budget)",
+        "steps_to_tau",
+        "mnist.rsgan_sn",
+        "mnist.sgan_sn",
+    ),
+    _vs(
+        "rsgan.faster_wall",
+        "… fewer training seconds to FD ≤ τ (its extra real batch in each G step counted)",
+        "timing.seconds_to_tau",
+        "mnist.rsgan_sn",
+        "mnist.sgan_sn",
+    ),
+    _vs(
+        "rsgan.faster_than_sgan",
+        "… and faster than SGAN without spectral norm (the post: 'faster than SGAN and SNGAN')",
+        "auc_log_fd",
+        "mnist.rsgan_sn",
+        "mnist.sgan",
+    ),
+    _vs(
+        "rsgan.quality",
+        "RSGAN improves generation quality 'slightly on average': lower final FD than SGAN+SN",
+        "fd",
+        "mnist.rsgan_sn",
+        "mnist.sgan_sn",
+    ),
+    _vs(
+        "rsgan.class_diversity",
+        "real samples in G's loss improve diversity: class histogram of samples closer to uniform (KL) than SGAN+SN",
+        "class_kl",
+        "mnist.rsgan_sn",
+        "mnist.sgan_sn",
+    ),
+    _vs(
+        "sn.helps", "spectral norm helps SGAN: lower final FD with it", "fd", "mnist.sgan_sn", "mnist.sgan", source="kx"
+    ),
+    _vs(
+        "rsgan.faster_1to1",
+        "with Alexia's 1 : 1 schedule too: lower mean log FD than SGAN+SN",
+        "auc_log_fd",
+        "mnist.rsgan_sn_1to1",
+        "mnist.sgan_sn_1to1",
+    ),
+    _vs("rasgan.quality", "RaSGAN: lower final FD than SGAN+SN", "fd", "mnist.rasgan_sn", "mnist.sgan_sn", source="kx"),
+    _vs(
+        "rsgan.cifar10_quality",
+        "CIFAR-10, the relativistic-GAN repository's DCGAN setup: RSGAN's FD below SGAN's "
+        "(the paper: FID 36.61 vs ≈ 40.6)",
+        "fd",
+        "cifar10.rsgan_sn",
+        "cifar10.sgan_sn",
+        source="paper",
+    ),
+    _vs(
+        "rasgan.cifar10_quality",
+        "CIFAR-10: RaSGAN's FD below SGAN's (the paper: FID 31.98)",
+        "fd",
+        "cifar10.rasgan_sn",
+        "cifar10.sgan_sn",
+        source="paper",
+    ),
+)
 
 TASK = Task(
     name="rsgan",
@@ -107,7 +253,7 @@ TASK = Task(
         "mnist.sgan",
         "mnist.sgan_sn",
         "mnist.rsgan_sn",
-    ),  # fmt: skip
+    ),
     datasets={v: (family(v),) for v in IMAGE_VARIANTS},
     params=RsganConfig,
     variant_params=PINS,
@@ -121,7 +267,7 @@ TASK = Task(
             Resources(threads=1, mem_mb=2000, runtime=20, gpu=True),
             artefacts=CLASSIFIERS,
         ),
-    },  # fmt: skip
+    },
     claims=THEORY + GRID + MNIST,
     figures={
         "grid_samples": "The grid generator's samples from fixed noise at checkpoints, over the 25 modes.",

@@ -40,8 +40,9 @@ class RsganConfig(Params):
     width: int = Field(32, ge=1, description="mnist: channels of D's first conv and G's last hidden layer")
     eval_every: int = Field(100, ge=1, description="images: iterations between FD checkpoints (and checkpoints)")
     fd_samples: int = Field(5000, ge=100, le=10_000, description="images: samples of each checkpoint's FD")
-    final_samples: int = Field(10_000, ge=100, le=10_000, description="images: samples of the final FD and "
-                               "class histogram")  # fmt: skip
+    final_samples: int = Field(
+        10_000, ge=100, le=10_000, description="images: samples of the final FD and class histogram"
+    )
     tau_factor: float = Field(
         3.0, gt=1, description="images: 'reached a given quality' = FD ≤ tau_factor × the real-vs-real floor"
     )
@@ -75,8 +76,17 @@ _GRID = {f"grid.{loss}": {"loss": loss, "spectral_norm": False, "g_steps": 1} fo
 # PacGAN's 2-D grid experiment exactly (fjxmlzn/PacGAN, 2DGrid_GAN): G 4 × 400, D 3 × maxout(200, 5 pieces), Adam
 # 1e-4 with β₁ 0.8, batch 100, 100,000 training points, 400 epochs of 1,000 iterations (400k), one evaluation per
 # 10 epochs here (theirs: every epoch).
-PACGAN_SETUP = dict(grid_width=400, grid_d_width=200, grid_pieces=5, grid_lr=1e-4, grid_beta1=0.8, grid_batch_size=100,
-                    grid_points=100_000, grid_iterations=400_000, grid_eval_every=10_000)  # fmt: skip
+PACGAN_SETUP = dict(
+    grid_width=400,
+    grid_d_width=200,
+    grid_pieces=5,
+    grid_lr=1e-4,
+    grid_beta1=0.8,
+    grid_batch_size=100,
+    grid_points=100_000,
+    grid_iterations=400_000,
+    grid_eval_every=10_000,
+)
 _PACGAN = {f"pacgan.{loss}": {**_GRID[f"grid.{loss}"], **PACGAN_SETUP} for loss in ("sgan", "rsgan", "rasgan")}
 _MNIST = {
     "mnist.sgan": {"loss": "sgan", "spectral_norm": False, "g_steps": 2},
@@ -88,8 +98,17 @@ _MNIST = {
 }
 # The relativistic-GAN repository's CIFAR-10 "DCGAN setup" (code/stable.sh): standard CNN, batch 32, Adam 2e-4
 # (0.5, 0.999), 1 D step per G step, 100k iterations, spectral norm; z 128 (GAN_losses_iter.py's default).
-CIFAR_SETUP = dict(iterations=100_000, batch_size=32, lr=2e-4, beta1=0.5, beta2=0.999, z_dim=128, eval_every=5000,
-                   spectral_norm=True, g_steps=1)  # fmt: skip
+CIFAR_SETUP = dict(
+    iterations=100_000,
+    batch_size=32,
+    lr=2e-4,
+    beta1=0.5,
+    beta2=0.999,
+    z_dim=128,
+    eval_every=5000,
+    spectral_norm=True,
+    g_steps=1,
+)
 _CIFAR = {f"cifar10.{loss}_sn": {**CIFAR_SETUP, "loss": loss} for loss in ("sgan", "rsgan", "rasgan")}
 PINS = {"theory": {}, **_GRID, **_PACGAN, **_MNIST, **_CIFAR}
 VARIANTS = tuple(PINS)

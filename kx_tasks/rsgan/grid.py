@@ -56,8 +56,10 @@ def jsd(counts: np.ndarray) -> float:
     q = counts / total
     u = np.full_like(q, 1.0 / len(q))
     m = (q + u) / 2
+
     def kl(a):
         return float((a[a > 0] * np.log(a[a > 0] / m[a > 0])).sum())
+
     return (kl(q) + kl(u)) / 2
 
 

@@ -55,32 +55,51 @@ def _sn(module: nn.Module, on: bool) -> nn.Module:
 
 def mnist_generator(z_dim: int, width: int) -> nn.Module:
     return nn.Sequential(
-        nn.Linear(z_dim, 7 * 7 * 2 * width), nn.BatchNorm1d(7 * 7 * 2 * width), nn.ReLU(),
+        nn.Linear(z_dim, 7 * 7 * 2 * width),
+        nn.BatchNorm1d(7 * 7 * 2 * width),
+        nn.ReLU(),
         nn.Unflatten(1, (2 * width, 7, 7)),
-        nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.BatchNorm2d(width), nn.ReLU(),
-        nn.ConvTranspose2d(width, 1, 4, 2, 1), nn.Tanh(),
-    )  # fmt: skip
+        nn.ConvTranspose2d(2 * width, width, 4, 2, 1),
+        nn.BatchNorm2d(width),
+        nn.ReLU(),
+        nn.ConvTranspose2d(width, 1, 4, 2, 1),
+        nn.Tanh(),
+    )
 
 
 def mnist_discriminator(width: int, sn: bool) -> nn.Module:
     return nn.Sequential(
-        _sn(nn.Conv2d(1, width, 4, 2, 1), sn), nn.LeakyReLU(0.2),
-        _sn(nn.Conv2d(width, 2 * width, 4, 2, 1), sn), nn.LeakyReLU(0.2),
-        nn.Flatten(), _sn(nn.Linear(2 * width * 7 * 7, 1), sn),
-    )  # fmt: skip
+        _sn(nn.Conv2d(1, width, 4, 2, 1), sn),
+        nn.LeakyReLU(0.2),
+        _sn(nn.Conv2d(width, 2 * width, 4, 2, 1), sn),
+        nn.LeakyReLU(0.2),
+        nn.Flatten(),
+        _sn(nn.Linear(2 * width * 7 * 7, 1), sn),
+    )
 
 
 def cifar_generator(z_dim: int) -> nn.Module:
-    layers: list[nn.Module] = [nn.Linear(z_dim, 4 * 4 * 512), nn.BatchNorm1d(4 * 4 * 512), nn.ReLU(),
-                               nn.Unflatten(1, (512, 4, 4))]  # fmt: skip
+    layers: list[nn.Module] = [
+        nn.Linear(z_dim, 4 * 4 * 512),
+        nn.BatchNorm1d(4 * 4 * 512),
+        nn.ReLU(),
+        nn.Unflatten(1, (512, 4, 4)),
+    ]
     for a, b in ((512, 256), (256, 128), (128, 64)):
         layers += [nn.ConvTranspose2d(a, b, 4, 2, 1), nn.BatchNorm2d(b), nn.ReLU()]
     return nn.Sequential(*layers, nn.Conv2d(64, 3, 3, 1, 1), nn.Tanh())
 
 
 def cifar_discriminator(sn: bool) -> nn.Module:
-    spec = [(3, 64, 3, 1), (64, 64, 4, 2), (64, 128, 3, 1), (128, 128, 4, 2), (128, 256, 3, 1), (256, 256, 4, 2),
-            (256, 512, 3, 1)]  # fmt: skip
+    spec = [
+        (3, 64, 3, 1),
+        (64, 64, 4, 2),
+        (64, 128, 3, 1),
+        (128, 128, 4, 2),
+        (128, 256, 3, 1),
+        (256, 256, 4, 2),
+        (256, 512, 3, 1),
+    ]
     layers: list[nn.Module] = []
     for a, b, k, s in spec:
         layers += [_sn(nn.Conv2d(a, b, k, s, 1), sn), nn.LeakyReLU(0.1)]

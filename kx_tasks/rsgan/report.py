@@ -23,9 +23,21 @@ THEORY = (
     "log_ratio_range",
 )
 GRID = ("modes", "modes_sd", "hq_frac", "reverse_kl", "jsd", "modes_1pct", "timing.ms_per_iteration", "g_grad_norm_cv")
-IMAGES = ("fd", "fd_floor", "auc_log_fd", "steps_to_tau", "timing.seconds_to_tau", "reached_tau", "class_kl",
-          "frac_confident", "class_min_share", "timing.ms_per_iteration", "timing.train_seconds", "g_grad_norm_cv",
-          "classifier_acc")  # fmt: skip
+IMAGES = (
+    "fd",
+    "fd_floor",
+    "auc_log_fd",
+    "steps_to_tau",
+    "timing.seconds_to_tau",
+    "reached_tau",
+    "class_kl",
+    "frac_confident",
+    "class_min_share",
+    "timing.ms_per_iteration",
+    "timing.train_seconds",
+    "g_grad_norm_cv",
+    "classifier_acc",
+)
 TABLES = {"theory": THEORY, "grid": GRID, "pacgan": GRID, "mnist": IMAGES, "cifar10": IMAGES}
 
 

@@ -31,28 +31,48 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
         G = model.grid_generator(cfg.grid_width).to(device)
         D = model.grid_discriminator(cfg.grid_d_width, cfg.grid_pieces).to(device)
         points = grid.training_points(cfg.grid_points, torch.Generator().manual_seed(run.seed)).to(device)
+
         def real(n, g):
             return points[torch.randint(0, len(points), (n,), generator=g, device=device)]
-        schedule = steps.Schedule(cfg.loss, cfg.g_steps, cfg.grid_iterations, cfg.grid_batch_size, 2,
-                                cfg.grid_eval_every)  # fmt: skip
+
+        schedule = steps.Schedule(
+            cfg.loss, cfg.g_steps, cfg.grid_iterations, cfg.grid_batch_size, 2, cfg.grid_eval_every
+        )
         lr, betas = cfg.grid_lr, (cfg.grid_beta1, 0.999)
         evaluate = steps.grid_checkpoint(G, cfg, device)
     else:
         images = load(inputs[family])["x_train"]
         x = classifier.as_unit(images).to(device).mul_(2).sub_(1)  # [−1, 1], tanh's range
         G = model.mnist_generator(cfg.z_dim, cfg.width) if family == "mnist" else model.cifar_generator(cfg.z_dim)
-        D = (model.mnist_discriminator(cfg.width, cfg.spectral_norm) if family == "mnist"
-             else model.cifar_discriminator(cfg.spectral_norm))  # fmt: skip
+        D = (
+            model.mnist_discriminator(cfg.width, cfg.spectral_norm)
+            if family == "mnist"
+            else model.cifar_discriminator(cfg.spectral_norm)
+        )
         G, D = G.to(device), D.to(device)
+
         def real(n, g):
             return x[torch.randint(0, len(x), (n,), generator=g, device=device)]
+
         schedule = steps.Schedule(cfg.loss, cfg.g_steps, cfg.iterations, cfg.batch_size, cfg.z_dim, cfg.eval_every)
         lr, betas = cfg.lr, (cfg.beta1, cfg.beta2)
         net, facts, real_features = classifier.load_classifier(inputs[f"{family}_classifier"], device)
         evaluate = steps.image_checkpoint(G, net, real_features[: cfg.fd_samples], cfg.fd_samples, cfg.z_dim, device)
     opt_g, opt_d = steps.adam(G, lr, betas), steps.adam(D, lr, betas)
-    log = steps.train_gan(G, D, real, schedule, opt_g, opt_d, gen, evaluate, inputs["checkpoints"] / "gan", out_dir,
-                    f"{run.variant} seed {run.seed}", cfg.model_dump(mode="json"))  # fmt: skip
+    log = steps.train_gan(
+        G,
+        D,
+        real,
+        schedule,
+        opt_g,
+        opt_d,
+        gen,
+        evaluate,
+        inputs["checkpoints"] / "gan",
+        out_dir,
+        f"{run.variant} seed {run.seed}",
+        cfg.model_dump(mode="json"),
+    )
     torch.save(G.state_dict(), out_dir / "generator.pt")
     torch.save(D.state_dict(), out_dir / "discriminator.pt")
     if family in GRIDS:

@@ -87,8 +87,12 @@ def train_gan(
             norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in g_params]))
             opt_g.step()
         D.requires_grad_(True)
-        return {"d_loss": d.detach(), "g_loss": g.detach(), "g_grad_norm": norm.detach(),
-                "g_grad_norm_sq": norm.detach() ** 2}  # fmt: skip
+        return {
+            "d_loss": d.detach(),
+            "g_loss": g.detach(),
+            "g_grad_norm": norm.detach(),
+            "g_grad_norm_sq": norm.detach() ** 2,
+        }
 
     if s.iterations % s.eval_every:
         raise ValueError(f"iterations: {s.iterations} is not a multiple of eval_every ({s.eval_every})")

@@ -67,8 +67,10 @@ def newton(loss: str, p: torch.Tensor, q: torch.Tensor, tol: float = 1e-14, max_
     Returns (T*, steps taken)."""
     t = torch.zeros_like(p)
     ones = torch.ones(len(p), len(p), dtype=p.dtype)
+
     def f(v):
         return expected_d_loss(loss, v, p, q)
+
     for step in range(1, max_steps + 1):
         g = gradient(loss, t, p, q)
         if g.abs().max() <= tol:
@@ -117,8 +119,13 @@ def solve(k: int, seed: int) -> dict[str, np.ndarray]:
     p, q = torch.from_numpy(p_np), torch.from_numpy(q_np)
     t_sgan, n_sgan = newton("sgan", p, q)
     t_rsgan, n_rsgan = newton("rsgan", p, q)
-    return {"p": p_np, "q": q_np, "t_sgan": t_sgan.numpy(), "t_rsgan": t_rsgan.numpy(),
-            "steps": np.array([n_sgan, n_rsgan])}  # fmt: skip
+    return {
+        "p": p_np,
+        "q": q_np,
+        "t_sgan": t_sgan.numpy(),
+        "t_rsgan": t_rsgan.numpy(),
+        "steps": np.array([n_sgan, n_rsgan]),
+    }
 
 
 def check(solution: dict[str, np.ndarray], seed: int) -> dict[str, float]:
@@ -126,21 +133,24 @@ def check(solution: dict[str, np.ndarray], seed: int) -> dict[str, float]:
     p, q = torch.from_numpy(solution["p"]), torch.from_numpy(solution["q"])
     log_ratio = torch.log(p / q)
     shift = float(np.random.default_rng([seed, 1]).normal() * 3)
+
     def centred(v):
         return v - v.mean()
+
     t_sgan, t_rsgan = torch.from_numpy(solution["t_sgan"]), torch.from_numpy(solution["t_rsgan"])
     out = {
         "sgan.grad_at_log_ratio": float(gradient("sgan", log_ratio, p, q).abs().max()),
         "rsgan.grad_at_log_ratio": float(gradient("rsgan", log_ratio + shift, p, q).abs().max()),
-        "rsgan.shift_invariance": abs(float(expected_d_loss("rsgan", log_ratio + shift, p, q)
-                                            - expected_d_loss("rsgan", log_ratio, p, q))),
+        "rsgan.shift_invariance": abs(
+            float(expected_d_loss("rsgan", log_ratio + shift, p, q) - expected_d_loss("rsgan", log_ratio, p, q))
+        ),
         "sgan.newton_error": float((t_sgan - log_ratio).abs().max()),
         "rsgan.newton_error": float((centred(t_rsgan) - centred(log_ratio)).abs().max()),
         "sgan.newton_steps": float(solution["steps"][0]),
         "rsgan.newton_steps": float(solution["steps"][1]),
         # how far the optimum is from T = 0 (a check that finds T = 0 is not a check)
         "log_ratio_range": float(log_ratio.max() - log_ratio.min()),
-    }  # fmt: skip
+    }
     for loss, t in (("sgan", t_sgan), ("rsgan", t_rsgan)):
         errors, margins = [], []
         for h in H:

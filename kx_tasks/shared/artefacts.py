@@ -20,9 +20,11 @@ class ClassifierParams(Params):
         None, ge=100, description="train on the first N training images only (empty: all; a smoke run's shortcut)"
     )
     min_accuracy: float | None = Field(
-        None, gt=0, le=1, description="refuse features below this test accuracy (empty: mnist 0.985, fashion_mnist "
-        "0.89, cifar10 0.65)"
-    )  # fmt: skip
+        None,
+        gt=0,
+        le=1,
+        description="refuse features below this test accuracy (empty: mnist 0.985, fashion_mnist 0.89, cifar10 0.65)",
+    )
 
 
 def artefact(dataset: str) -> Artefact:

@@ -43,10 +43,16 @@ class FeatureNet(nn.Module):
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).reshape(1, -1, 1, 1))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).reshape(1, -1, 1, 1))
         self.body = nn.Sequential(
-            nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(64 * (size // 4) ** 2, 128), nn.ReLU(),
-        )  # fmt: skip
+            nn.Conv2d(channels, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(64 * (size // 4) ** 2, 128),
+            nn.ReLU(),
+        )
         self.head = nn.Linear(128, 10)
 
     def features(self, x01: torch.Tensor) -> torch.Tensor:
@@ -122,8 +128,12 @@ def build(dataset: str):
         pick = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(12345))[:REAL]
         train_f = features(net, x_train[pick])
         test_f = features(net, x_test[:REAL])
-        np.savez_compressed(out_dir / "real_features.npz", train=train_f.astype(np.float32),
-                            test=test_f.astype(np.float32), train_index=pick.numpy())  # fmt: skip
+        np.savez_compressed(
+            out_dir / "real_features.npz",
+            train=train_f.astype(np.float32),
+            test=test_f.astype(np.float32),
+            train_index=pick.numpy(),
+        )
         torch.save(net.state_dict(), out_dir / "model.pt")
         half = REAL // 2
         write_json(

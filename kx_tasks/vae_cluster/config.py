@@ -24,9 +24,11 @@ class VaeClusterConfig(Params):
         "`mlp` two dense layers each way (CPU scale)",
     )
     width: int = Field(
-        512, ge=1, description="`mlp`: units per dense layer; `conv`: filters of the first block (the second has "
-        "twice as many; the author's code: 32)"
-    )  # fmt: skip
+        512,
+        ge=1,
+        description="`mlp`: units per dense layer; `conv`: filters of the first block (the second has "
+        "twice as many; the author's code: 32)",
+    )
     latent_dim: int = Field(20, ge=1, description="dimension of z")
     n_clusters: int = Field(10, ge=2, description="classes y of the prior (clusters)")
     classifier_hidden: int = Field(
