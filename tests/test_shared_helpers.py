@@ -52,3 +52,23 @@ def test_load_weights_reads_a_state_dict_only(tmp_path):
     torch.save({"w": object()}, tmp_path / "code.pt")  # anything but tensors and plain containers is refused
     with pytest.raises(Exception, match="[Ww]eights only"):
         load_weights(b, tmp_path / "code.pt", "cpu")
+
+
+def test_seed_curves_cut_every_seed_to_the_shortest(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from kx_tasks.core.report import seed_curves
+
+    rows = []
+    for seed, n in ((0, 3), (1, 2), (2, 0)):  # seed 2's train stage wrote no evaluation rows
+        train = tmp_path / f"seed{seed}" / "train"
+        train.mkdir(parents=True)
+        lines = [json.dumps({"step": 10 * (i + 1), "seconds": float(i + seed), "fd": 5.0 - i}) for i in range(n)]
+        (train / "evals.jsonl").write_text("".join(line + "\n" for line in lines))
+        rows.append({"variant": "mnist.a", "seed": seed, "dir": str(tmp_path / f"seed{seed}" / "eval")})
+    curves = seed_curves(pd.DataFrame(rows))
+    assert list(curves) == ["mnist.a"]
+    assert curves["mnist.a"]["fd"].tolist() == [[5.0, 4.0], [5.0, 4.0]]
+    assert curves["mnist.a"]["seconds"].tolist() == [[0.0, 1.0], [1.0, 2.0]]

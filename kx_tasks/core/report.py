@@ -13,6 +13,7 @@ import logging
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -218,6 +219,19 @@ def train_evals(eval_dir: str | Path) -> list[dict]:
     runs table gives that folder); [] when the train stage wrote none."""
     path = Path(eval_dir).parent / stages.FOLDERS["train"] / "evals.jsonl"
     return read_jsonl(path) if path.exists() else []
+
+
+def seed_curves(runs: pd.DataFrame) -> dict[str, dict[str, np.ndarray]]:
+    """Per variant of the report's runs table (in order): its seeds' training evaluation curves, cut to the shortest,
+    as arrays seeds × checkpoints, one per column of the evaluation rows (`step`, `seconds`, `fd`, …). Variants whose
+    runs wrote no evaluation rows are left out."""
+    out = {}
+    for variant in dict.fromkeys(runs["variant"]):
+        found = [c for c in (train_evals(d) for d in runs[runs.variant == variant]["dir"]) if c]
+        if found:
+            n = min(len(c) for c in found)
+            out[variant] = {key: np.array([[r[key] for r in c[:n]] for c in found]) for key in found[0][0]}
+    return out
 
 
 def markdown_table(df: pd.DataFrame, index: bool = False) -> str:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from kx_tasks.core.claims import Summary
 from kx_tasks.core.plotting import new_figure, save_figure, seed_band, show, tile
-from kx_tasks.core.report import paired_difference, train_evals, variants_table
+from kx_tasks.core.report import paired_difference, seed_curves, variants_table
 from kx_tasks.core.stages import condition, family
 
 SHOWN = (
@@ -82,16 +82,10 @@ def plot_variants(metrics, runs, out_dir: Path) -> list[Path]:
 def curves(runs, ds: str, path: Path) -> Path:
     """Mean over seeds at each checkpoint with the min–max band, against the checkpoint's mean training seconds."""
     fig, axes = new_figure(2, 1, width=5.0, height=3.6)
-    for k, variant in enumerate(dict.fromkeys(runs["variant"])):
-        found = [train_evals(d) for d in runs[runs.variant == variant]["dir"]]
-        found = [c for c in found if c]
-        if not found:
-            continue
-        n = min(len(c) for c in found)
-        seconds = np.array([[r["seconds"] for r in c[:n]] for c in found]).mean(axis=0)
+    for k, (variant, curve) in enumerate(seed_curves(runs).items()):
+        seconds = curve["seconds"].mean(axis=0)
         for ax, key in ((axes[0, 0], "bpd"), (axes[0, 1], "fd")):
-            y = np.array([[r[key] for r in c[:n]] for c in found])
-            seed_band(ax, seconds, y, k, f"{condition(variant)} (n={len(found)})", marker="o", ms=3)
+            seed_band(ax, seconds, curve[key], k, f"{condition(variant)} (n={len(curve[key])})", marker="o", ms=3)
     axes[0, 0].set_ylabel("bits/dim (test subset; VAEs: −ELBO)")
     axes[0, 1].set_ylabel("FD at T = 0.8 (classifier features)")
     for ax in axes[0]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from kx_tasks.core.plotting import new_figure, save_figure, seed_band
-from kx_tasks.core.report import train_evals, variants_table
+from kx_tasks.core.report import seed_curves, variants_table
 from kx_tasks.core.stages import condition, family
 
 THEORY = (
@@ -67,17 +67,9 @@ def fd_curves(runs, path: Path) -> Path:
     """Mean FD over seeds at each checkpoint (log scale), the band spanning the seeds' min and max; the time axis
     uses each checkpoint's mean training seconds over seeds."""
     fig, axes = new_figure(2, 1, width=5.0, height=3.6)
-    for k, variant in enumerate(dict.fromkeys(runs["variant"])):
-        curves = [train_evals(d) for d in runs[runs.variant == variant]["dir"]]
-        curves = [c for c in curves if c]
-        if not curves:
-            continue
-        n = min(len(c) for c in curves)
-        fd = np.array([[r["fd"] for r in c[:n]] for c in curves])
-        steps = np.array([r["step"] for r in curves[0][:n]])
-        seconds = np.array([[r["seconds"] for r in c[:n]] for c in curves]).mean(axis=0)
-        for ax, x in ((axes[0, 0], steps), (axes[0, 1], seconds)):
-            seed_band(ax, x, fd, k, f"{variant} (n={len(curves)})")
+    for k, (variant, curve) in enumerate(seed_curves(runs).items()):
+        for ax, x in ((axes[0, 0], curve["step"][0]), (axes[0, 1], curve["seconds"].mean(axis=0))):
+            seed_band(ax, x, curve["fd"], k, f"{variant} (n={len(curve['fd'])})")
     for ax, label in ((axes[0, 0], "iteration"), (axes[0, 1], "training seconds (mean over seeds)")):
         ax.set_yscale("log")
         ax.set_xlabel(label)
