@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from kx_tasks.core.engine import fit, step_schedule
+from kx_tasks.core.engine import fit, step_schedule, without_clock
 from kx_tasks.core.seeding import seed_everything
 
 
@@ -79,7 +79,7 @@ def main(out: Path, checkpoints: Path, sleep_s: float) -> None:
     )
     torch.save(model.state_dict(), out / "weights.pt")
     # Wall times differ between runs; everything else must repeat to the byte.
-    kept = [{k: v for k, v in row.items() if k not in ("seconds", "samples_per_s")} for row in log.history]
+    kept = without_clock(log.history)
     trace = log.loop.kept["lr_trace"].tolist()
     (out / "metrics.json").write_text(json.dumps({"history": kept, "lr": trace}, sort_keys=True))
 

@@ -60,18 +60,10 @@ class NonFiniteLoss(FloatingPointError):
     """A loss term became NaN or infinite; the message names the term and the step."""
 
 
-# Fields of history and evaluation rows that read a clock: they differ between runs, everything else repeats.
-CLOCK_FIELDS = ("seconds",)
-
-
-def is_clock_field(name: str) -> bool:
-    """Whether a history/evaluation column reads a clock (`seconds`, a rate `..._per_s`)."""
-    return name in CLOCK_FIELDS or name.endswith("_per_s")
-
-
 def without_clock(rows: list[dict]) -> list[dict]:
-    """History or evaluation rows without their clock fields: what must repeat exactly between runs."""
-    return [{k: v for k, v in row.items() if not is_clock_field(k)} for row in rows]
+    """History or evaluation rows without the columns that read a clock (`seconds`, rates `..._per_s`): what must
+    repeat exactly between runs."""
+    return [{k: v for k, v in row.items() if k != "seconds" and not k.endswith("_per_s")} for row in rows]
 
 
 @dataclass

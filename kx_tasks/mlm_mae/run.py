@@ -110,18 +110,16 @@ def build(ratio: float):
         gen = torch.Generator(device).manual_seed(run.seed)
         label = f"bert mlm{round(100 * ratio)} seed {run.seed}"
         history = steps.pretrain(model, rows, ratio, cfg, gen, inputs["checkpoints"] / "bert", out_dir, label)
-        total = history.loop.step
         torch.save(model.encoder.state_dict(), out_dir / "encoder.pt")
         write_json(out_dir / "vocab.json", tok.vocab)
-        final = history.history[-1]["mlm_loss"]
         write_json(
             out_dir / "bert.json",
             {
                 **facts,
                 "mask_ratio": ratio,
                 "sequences": len(rows),
-                "steps": total,
-                "final_mlm_loss": final,
+                "steps": history.loop.step,
+                "final_mlm_loss": history.history[-1]["mlm_loss"],
                 "unigram_entropy": steps.unigram_entropy(rows),
                 **cfg.model_dump(),
             },
