@@ -9,13 +9,15 @@ from kx_tasks.core.params import ConfigError
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
-
-
-# Every problem of the config, one line each, naming the key (kx check CONFIG prints the same before `make run`);
-# then Snakemake's own validation, which fills the schema's defaults.
+# One reading of a config (kx_tasks.core.config_file.resolve, as kx check and kx run read it): the --configfile files
+# merged in order, nothing under them; config/config.yaml only when none is given (no `configfile:` directive, which
+# would merge it under every other file). Then every problem, one line each, naming the file that set the key
+# (kx check CONFIG prints the same before `make run`); then Snakemake's own validation, which fills the defaults.
+CONFIG_FILES = config_file.files(workflow.configfiles)
+if not workflow.configfiles:
+    config.update(config_file.merge(config_file.resolve(CONFIG_FILES), config))
 try:
-    config_file.check(config, config_file.label(workflow.configfiles))
+    config_file.check(config, CONFIG_FILES)
 except ConfigError as e:
     sys.exit(f"kx: config error:\n{e}")
 validate(config, "workflow/schemas/config.schema.yaml")
@@ -34,11 +36,12 @@ include: "workflow/rules/report.smk"
 # lists what did not, so the page never shows verdicts of runs that are gone.
 onerror:
     shell(
-        "mkdir -p results/logs && kx report --partial --out {out} {runs} > results/logs/report.log 2>&1 "
-        "&& echo 'kx: partial report (failed runs listed): {out}/index.html' "
-        "|| echo 'kx: the partial report failed too: results/logs/report.log'",
-        runs=" ".join(run_roots()),
+        "mkdir -p results/logs && kx report --partial --out {out:q} {runs:q} > results/logs/report.log 2>&1 "
+        "&& echo kx: partial report, failed runs listed: {index:q} "
+        "|| echo kx: the partial report failed too: results/logs/report.log",
+        runs=run_roots(),
         out=REPORT,
+        index=f"{REPORT}/index.html",
     )
 
 

@@ -67,7 +67,8 @@ BAD_CONFIGS = [
         "tasks:\n  det:\n    params:\n      shapes: []\n",
         "params.shapes: must have at least 1 item(s), got []",
     ),
-    ("tasks:\n  det:\n    params:\n      log10_conds: [20]\n", "digits: 50 is too few"),
+    ("tasks:\n  det:\n    params:\n      log10_conds: [15]\n", "digits: 50 is too few"),
+    ("tasks:\n  det:\n    params:\n      log10_conds: [400]\n", "log10_conds: κ = 1e400 cannot be generated"),
     ("tasks:\n  vae_cluster:\n    params:\n      lr: .nan\n", "tasks.vae_cluster.params.lr: must be a finite number"),
     ("tasks:\n  vae_cluster:\n    params:\n      lr: .inf\n", "tasks.vae_cluster.params.lr: must be a finite number"),
     ("tasks:\n  vae_cluster:\n    params:\n      recon_weight: -.inf\n", "recon_weight: must be a finite number"),
@@ -90,7 +91,7 @@ BAD_CONFIGS = [
 def check(tmp_path: Path, text: str, *extra: str) -> tuple[int, str, Path]:
     path = tmp_path / "bad.yaml"
     path.write_text(text)
-    return main(["check", str(path), "--alone", *extra]), str(path), path
+    return main(["check", str(path), *extra]), str(path), path
 
 
 @pytest.mark.parametrize("text, named", BAD_CONFIGS, ids=range(len(BAD_CONFIGS)))

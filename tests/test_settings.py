@@ -34,7 +34,7 @@ def test_bounds_are_named_with_the_value():
 
 
 def test_semantic_check_is_named():
-    with pytest.raises(ConfigError, match=r"tasks\.det\.params: shapes: \(2, 0\) needs n >= 1 and k >= 1"):
+    with pytest.raises(ConfigError, match=r"tasks\.det\.params\.shapes: \(2, 0\) needs n >= 1 and k >= 1"):
         build_params(DetConfig, {"shapes": [[2, 0]]}, "tasks.det.params")
 
 
@@ -54,20 +54,28 @@ def test_json_schema_is_the_same_source():
     assert rows["lr"]["bounds"] == "> 0" and rows["lr"]["default"] == "`0.001`" and "Adam" in rows["lr"]["meaning"]
 
 
-def test_a_published_variant_pins_its_settings_over_the_config():
+def test_a_published_variant_pins_its_settings_and_refuses_a_value_it_would_ignore():
     """vae_cluster's `<dataset>.<version>` variants are the author's scripts whatever the config says; the plain
-    dataset variants take the config's values."""
-    from kx_tasks.core.settings import make_run
+    dataset variants take the config's values (here through variant_overrides); a pinned key the user also sets to
+    another value for a pinned variant is refused, naming the key, the value, the variant and the pin."""
+    from kx_tasks.core.settings import ConfigError, make_run
     from kx_tasks.vae_cluster.config import PUBLISHED
 
     task = discover()["vae_cluster"]
-    config = {"tasks": {"vae_cluster": {"params": {"recon_weight": 7.0, "epochs": 3, "vae_epochs": 0}}}}
+    overrides = {"mnist": {"recon_weight": 7.0, "epochs": 3}}
+    config = {"tasks": {"vae_cluster": {"params": {"vae_epochs": 0}, "variant_overrides": overrides}}}
     for version, pins in PUBLISHED.items():
         run = make_run(config, task, f"fashion_mnist.{version}", 0)
         assert {k: getattr(run.params, k) for k in pins} == pins
         assert run.params.vae_epochs == 0  # not the author's: the config's
     plain = make_run(config, task, "mnist", 0).params
     assert (plain.recon_weight, plain.epochs) == (7.0, 3)
+    with pytest.raises(
+        ConfigError, match=r"variant_overrides\.mnist\.epochs: 3 would be ignored: .* mnist\.dec2018 pins epochs = 50"
+    ):
+        make_run(config, task, "mnist.dec2018", 0)
+    config["tasks"]["vae_cluster"]["params"]["epochs"] = 50  # the pin's own value: nothing is ignored
+    assert make_run(config, task, "fashion_mnist.dec2018", 0).params.epochs == 50
     assert PUBLISHED["sep2018"]["recon_weight"] == 5.0 and PUBLISHED["sep2018"]["kl_form"] == "closed"
     assert PUBLISHED["dec2018"]["recon_weight"] == 2.5 and PUBLISHED["dec2018"]["kl_form"] == "sample"
 

@@ -3,8 +3,8 @@
 kx list
 kx info TASK                     variants, stages and their resources, parameters, claims
 kx schema TASK                   the JSON Schema of the task's parameters
-kx run TASK [--variant V] [--seed S] [--config FILE] [--out DIR] [--data-dir DIR]
-kx check CONFIG [--alone]          the config checked as the pipeline checks it (`make run` runs this first)
+kx run TASK [--variant V] [--seed S] [--config FILE ...] [--out DIR] [--data-dir DIR]
+kx check CONFIG [CONFIG ...]     the config checked as the pipeline checks it (`make run` runs this first)
 kx docs [--check]                regenerate (or check) the parameter tables of config/README.md
 kx readme                        paste results/report/summary.md into README.md's results section
                                  (--task T: only T's sections, from a report that ran T alone)
@@ -99,19 +99,12 @@ def cmd_readme(args) -> None:
     print(f"{args.file}: block '{args.block}' pasted from {args.summary}")
 
 
-def load_config(path: str | None) -> dict:
-    """The config as the pipeline checks it (schema, then the plugins' parameter models); no file: the defaults."""
-    from kx_tasks.core import config_file
-
-    return config_file.load_and_check(path) if path is not None else config_file.check({}, "defaults")
-
-
 def cmd_check(args) -> None:
     from kx_tasks.core import config_file
 
-    config = config_file.load_and_check(args.config, over_default=not args.alone)
+    config = config_file.load_and_check(args.config)
     runs = settings.runs(config, discover())
-    print(f"{args.config}: ok ({len(runs)} runs)")
+    print(f"{config_file.label(args.config)}: ok ({len(runs)} runs)")
 
 
 def prepared(name: str, config: dict, data_dir: Path) -> Path:
@@ -129,18 +122,20 @@ def cmd_run(args) -> None:
     missing."""
     from kx_tasks.core import scratch
 
+    from kx_tasks.core import config_file
+
     task = get_task(args.task)
-    config = load_config(args.config)
+    config = config_file.load_and_check(args.config)
     variant = args.variant or task.variants[0]
     if variant not in task.variants:
         raise ConfigError(f"task '{task.name}': unknown variant '{variant}' (known: {', '.join(task.variants)})")
     if task.name not in settings.enabled_tasks(config, discover()):
-        log.info("%s: not enabled in %s; running it as asked", task.name, args.config)
-    settings.check_runs(
-        {**config, "tasks": {task.name: {**settings.task_block(config, task.name), "variants": [variant]}}}, task
-    )
+        log.info("%s: not enabled in %s; running it as asked", task.name, config_file.label(args.config))
+    block = {**settings.task_block(config, task.name), "variants": [variant], "enabled": True}
+    settings.check_config({**config, "tasks": {**config["tasks"], task.name: block}}, discover(), discover_artefacts())
     out = Path(args.out) if args.out else scratch.default_out(task.name, variant, args.seed)
-    with scratch.claim(out, {"task": task.name, "variant": variant, "seed": args.seed, "config": args.config}):
+    what = {"task": task.name, "variant": variant, "seed": args.seed, "config": config_file.files(args.config)}
+    with scratch.claim(out, what):
         metrics = run_all(task, variant, args.seed, config, out, Path(args.data_dir))
     print(json.dumps(metrics, indent=2, sort_keys=True))
 
@@ -239,9 +234,8 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("task")
         s.set_defaults(fn=fn)
 
-    s = sub.add_parser("check", help="check a config file as the pipeline does, before any job")
-    s.add_argument("config")
-    s.add_argument("--alone", action="store_true", help="the file alone, not merged over config/config.yaml")
+    s = sub.add_parser("check", help="check a config as the pipeline does, before any job")
+    s.add_argument("config", nargs="+", help="config files, merged in order as --configfile merges them")
     s.set_defaults(fn=cmd_check)
 
     s = sub.add_parser("docs", help="regenerate the parameter tables of config/README.md")
@@ -260,7 +254,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("task")
     s.add_argument("--variant")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--config", help="a kx config YAML (e.g. config/smoke.yaml); its tasks.TASK block is used")
+    s.add_argument(
+        "--config",
+        action="append",
+        help="a kx config YAML (e.g. config/smoke.yaml), repeatable (merged in order); default config/config.yaml",
+    )
     s.add_argument("--out", help="run directory (default results/scratch/TASK/VARIANT/seedS; never results/runs)")
     s.add_argument("--data-dir", default="results/data", help="where prepared .npz datasets live")
     s.set_defaults(fn=cmd_run)

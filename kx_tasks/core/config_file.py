@@ -1,7 +1,8 @@
 """A workflow config file read and checked exactly as the pipeline checks it, before any job starts.
 
-`make run`, `make dry-run` and `kx run` come through `load_and_check`; the Snakefile calls `check` on the config
-Snakemake loaded. Every problem is one line naming the file and the key (not a dump of the schema); a YAML syntax
+One reading for all three readers (`resolve`): `kx check`, `kx run` and the Snakefile see the files given, merged in
+order (the last on top), and nothing under them; config/config.yaml is the config when none is given. Every file is
+a whole config (schema and parameter-model defaults fill the rest), so a file means the same wherever it is read. Every problem is one line naming the file and the key (not a dump of the schema); a YAML syntax
 error names the file, the line and the column; a file whose top level is not a mapping says so.
 
     kx check config/config.yaml          # the command `make run` runs first
@@ -14,6 +15,7 @@ References:
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import yaml
@@ -21,7 +23,7 @@ import yaml
 from kx_tasks.core.params import YAML11_FLOAT, ConfigError
 
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
-DEFAULT_CONFIG = "config/config.yaml"  # the Snakefile's `configfile:`; --configfile values are merged over it
+DEFAULT_CONFIG = "config/config.yaml"  # the config of a run given none (--configfile files are not merged over it)
 
 
 class _Loader(yaml.SafeLoader):
@@ -55,11 +57,60 @@ def read(path: str | Path) -> dict:
 
 
 def merge(base: dict, update: dict) -> dict:
-    """Snakemake's merge of a --configfile over the Snakefile's configfile: mappings key by key, the rest replaced."""
+    """Snakemake's merge of one --configfile over the ones before it: mappings key by key, the rest replaced."""
     out = dict(base)
     for key, value in update.items():
         out[key] = merge(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
     return out
+
+
+def files(given) -> list[str]:
+    """The config files of a run: the ones given (merged in order, the last on top), or the default config (the
+    working directory's, else this checkout's)."""
+    names = list(dict.fromkeys(str(f) for f in given or ()))
+    if names:
+        return names
+    return [DEFAULT_CONFIG if Path(DEFAULT_CONFIG).exists() else str(SCHEMA.parents[2] / DEFAULT_CONFIG)]
+
+
+def resolve(paths) -> dict:
+    """The one reading of a config for `kx check`, `kx run` and the Snakefile: the files merged in order (the last
+    wins), nothing else under them (config/config.yaml only when no file is given); defaults come from the schema
+    and the parameter models."""
+    config: dict = {}
+    for path in files(paths):
+        config = merge(config, read(path))
+    return config
+
+
+def _leaves(data: dict, prefix: str = "") -> list[str]:
+    out = []
+    for key, value in data.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        out.extend(_leaves(value, name) if isinstance(value, dict) and value else [name])
+    return out
+
+
+def origins(paths) -> dict[str, str]:
+    """Every key a file sets (dotted, leaves only) -> the file whose value counts (the last that sets it)."""
+    out: dict[str, str] = {}
+    for path in files(paths):
+        try:
+            data = read(path)
+        except ConfigError:
+            continue
+        out.update(dict.fromkeys(_leaves(data), path))
+    return out
+
+
+def source_of(key: str, paths, where: dict[str, str] | None = None) -> str:
+    """The file that set `key` (or the last that set anything under it); all the files when none did."""
+    where = origins(paths) if where is None else where
+    named = [f for k, f in where.items() if key == k or key.startswith((k + ".", k + "[")) or k.startswith(key + ".")]
+    if named:
+        order = files(paths)
+        return max(named, key=order.index)
+    return label(paths)
 
 
 def _key(path) -> str:
@@ -82,6 +133,11 @@ def schema_problems(config: dict) -> list[str]:
             known = e.schema.get("properties", {})
             for extra in sorted(set(e.instance) - set(known)):
                 out.append(f"{_key([*e.absolute_path, extra])}: not a known key (known: {', '.join(known)})")
+        elif e.validator == "pattern":
+            out.append(
+                f"{_key(e.absolute_path)}: {e.instance!r} is not a plain path (letters, digits and . _ / + - only, "
+                "not starting with -): the value reaches a shell command"
+            )
         elif e.validator == "uniqueItems":
             out.append(f"{_key(e.absolute_path)}: repeated items in {e.instance!r}")
         else:
@@ -94,36 +150,42 @@ def with_defaults(config: dict) -> dict:
     return {**{k: p["default"] for k, p in schema()["properties"].items() if "default" in p}, **config}
 
 
-def check(config: dict, where: str) -> dict:
+KEY = re.compile(r"^([A-Za-z0-9_.\[\]-]+): ")
+
+
+def _named(problems: list[str], paths) -> str:
+    """Each problem line prefixed with the file that set its key."""
+    where = origins(paths)
+    out = []
+    for line in problems:
+        m = KEY.match(line)
+        out.append(f"{source_of(m.group(1), paths, where) if m else label(paths)}: {line}")
+    return "\n".join(out)
+
+
+def check(config: dict, paths) -> dict:
     """The schema (every problem, one line each), then what depends on the installed plugins; returns the
-    config with defaults. Raises ConfigError whose lines start with `where`."""
+    config with defaults. Raises ConfigError whose lines start with the file that set the key."""
     from kx_tasks.core import settings
     from kx_tasks.core.registry import discover, discover_artefacts
 
     config = with_defaults(config)
     problems = schema_problems(config)
     if problems:
-        raise ConfigError("\n".join(f"{where}: {p}" for p in problems))
+        raise ConfigError(_named(problems, paths))
     try:
         settings.check_config(config, discover(), discover_artefacts())
     except ConfigError as e:
-        raise ConfigError("\n".join(f"{where}: {line}" for line in str(e).splitlines())) from None
+        raise ConfigError(_named(str(e).splitlines(), paths)) from None
     return config
 
 
-def label(files) -> str:
-    """How an error names the config Snakemake merged: the last file given, over the ones before it."""
-    names = list(dict.fromkeys(str(f) for f in files))  # Snakemake lists --configfile first, the Snakefile's after
-    if not names:
-        return "config"
-    first, rest = names[0], names[1:]
-    return f"{first} (over {', '.join(rest)})" if rest else first
+def label(paths) -> str:
+    """All the files of a config, the one on top (the last, which wins) first."""
+    names = files(paths)
+    return names[-1] + (f" (over {', '.join(reversed(names[:-1]))})" if len(names) > 1 else "")
 
 
-def load_and_check(path: str | Path, over_default: bool = False) -> dict:
-    """Read `path` and check it. over_default: as the pipeline sees it, merged over config/config.yaml."""
-    config = read(path)
-    default = Path(DEFAULT_CONFIG)
-    if over_default and default.exists() and default.resolve() != Path(path).resolve():
-        config = merge(read(default), config)
-    return check(config, str(path))
+def load_and_check(paths) -> dict:
+    """Read the files (resolve) and check the result as the pipeline does."""
+    return check(resolve(paths), paths)

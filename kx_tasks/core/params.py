@@ -71,8 +71,10 @@ def _message(cls: type[Params], err: dict, prefix: str) -> str:
     kind, ctx = err["type"], err.get("ctx") or {}
     if kind == "extra_forbidden":
         return f"{where}: not a parameter of this task (known: {', '.join(cls.model_fields)})"
-    if kind == "value_error":  # a model_validator's own message, which names its key
-        return f"{where}: {ctx.get('error', err['msg'])}"
+    if kind == "value_error":  # a model_validator's own message, which starts with its key: the full key then
+        text = str(ctx.get("error", err["msg"]))
+        field, sep, rest = text.partition(": ")
+        return f"{where}.{field}: {rest}" if sep and field in cls.model_fields else f"{where}: {text}"
     if kind == "too_short":
         return f"{where}: must have at least {ctx['min_length']} item(s), got {err['input']!r}"
     bound = next((k for k in BOUNDS if k in ctx), None)

@@ -98,6 +98,9 @@ class Artefact:
     # "module:function", (params) -> dataset names: when the datasets a build reads depend on its parameters (a
     # corpus chosen in the config); replaces `datasets`.
     datasets_from: str | None = None
+    # "module:function", (params) -> None: checks of the parameters against the data the build reads (a batch
+    # larger than the training set), run before any job; a ValueError's message starts with the key.
+    check: str | None = None
 
     def datasets_for(self, params: Params) -> tuple[str, ...]:
         if self.datasets_from is None:
@@ -127,8 +130,9 @@ class Task:
     variant_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # The variants a config that lists none runs (empty: all); e.g. not the hours-long published settings.
     default_variants: tuple[str, ...] = ()
-    # "module:function", (variant, params) -> None: checks that need the variant (a dataset's size, a network's
-    # stationary law), run on every configured run before any job; a ValueError's message starts with the key.
+    # "module:function", (variant, params, artefacts) -> None: checks that need the variant (a dataset's size, a
+    # network's stationary law) or the parameters of the artefacts it reads ({name: params}: a position table long
+    # enough), run on every configured run before any job; a ValueError's message starts with the key.
     check_run: str | None = None
 
     def datasets_for(self, variant: str) -> tuple[str, ...]:

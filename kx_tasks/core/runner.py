@@ -86,8 +86,18 @@ def build_artefact(artefact: Artefact, run: Run, inputs: dict[str, Path], out_di
     _execute(fn, "artefact", run, inputs, Path(out_dir), gpu, artefact.name)
 
 
+def check_datasets(inputs: dict[str, Path]) -> None:
+    """Every input named after a dataset holds that dataset (its prepared file's facts say which)."""
+    from kx_tasks.core import data
+
+    for name, path in inputs.items():
+        if name in data.DATASETS and Path(path).is_file():
+            data.check_identity(path, name)
+
+
 def _execute(fn: Callable, stage: str, run: Run, inputs, out_dir: Path, gpu: bool, owner: str) -> dict | None:
     check_inputs_match(run, inputs)
+    check_datasets(inputs)
     with gpus.claim(1 if gpu else 0) as gpu_ids:
         seed_everything(run.seed, run.threads)
         device = str(run.torch_device) if run.device != "cpu" else "cpu"

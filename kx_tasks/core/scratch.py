@@ -31,9 +31,11 @@ def default_out(task: str, variant: str, seed: int) -> Path:
 @contextlib.contextmanager
 def claim(out: Path, what: dict) -> Iterator[Path]:
     """Create (or reuse a kx-run-made) `out` and hold its lock while the block runs."""
-    pipeline = Path(stages.RUNS).resolve()
+    # Resolved first (symlinks, `..`, the current directory), then any results/runs on the way: the pipeline's tree
+    # of whichever checkout, whatever directory kx run is started from.
     target = out.resolve()
-    if target == pipeline or pipeline in target.parents:
+    parts = Path(stages.RUNS).parts
+    if any(target.parts[i : i + len(parts)] == parts for i in range(len(target.parts))):
         raise ConfigError(
             f"--out {out}: inside the pipeline's {stages.RUNS}, which only Snakemake writes (`make run`); "
             f"kx run writes elsewhere (default {SCRATCH}/...)"

@@ -79,20 +79,51 @@ def build_params(cls: type[Params], values: dict | None, where: str) -> Params:
     return typed
 
 
-def check_runs(config: dict, task: Task) -> None:
-    """The task's own per-variant check (Task.check_run) on every run the config asks of it."""
-    if task.check_run is None:
-        return
-    from kx_tasks.core.registry import resolve
+def check_runs(config: dict, task: Task, artefacts: dict[str, Artefact]) -> None:
+    """Every run the config asks of the task: its parameters as the variant sees them (pins included, a pinned key
+    the user also set refused), then the task's own per-variant check (Task.check_run) with the parameters of the
+    artefacts the variant reads."""
+    check = None
+    if task.check_run is not None:
+        from kx_tasks.core.registry import resolve
 
-    check = resolve(task.check_run, f"task '{task.name}', check_run")
-    for variant in variants(config, task):
+        check = resolve(task.check_run, f"task '{task.name}', check_run")
+    block = task_block(config, task.name)
+    running = variants(config, task)
+    for key in block.get("variant_overrides") or {}:
+        if not any(key in (v, stages.family(v)) for v in running):
+            raise ConfigError(
+                f"tasks.{task.name}.variant_overrides.{key}: no variant this config runs is {key} or of it "
+                f"(running: {', '.join(running)}); it would be ignored"
+            )
+    for variant in running:
+        params = run_params(task, block, variant)
+        if check is None:
+            continue
+        reads = {
+            name: artefact_params(config, artefacts[name]) for name in task.artefacts_for(variant) if name in artefacts
+        }
         try:
-            check(variant, run_params(task, task_block(config, task.name), variant))
+            check(variant, params, reads)
         except ValueError as e:
             if isinstance(e, ConfigError):
                 raise
             raise ConfigError(f"tasks.{task.name}.params.{e} (variant {variant})") from None
+
+
+def check_artefact(config: dict, artefact: Artefact) -> None:
+    """The artefact's parameters, then its own check against the datasets it reads (Artefact.check)."""
+    params = artefact_params(config, artefact)
+    if artefact.check is None:
+        return
+    from kx_tasks.core.registry import resolve
+
+    try:
+        resolve(artefact.check, f"artefact '{artefact.name}', check")(params)
+    except ValueError as e:
+        if isinstance(e, ConfigError):
+            raise
+        raise ConfigError(f"artefacts.{artefact.name}.params.{e}") from None
 
 
 def check_config(config: dict, tasks: dict[str, Task], artefacts: dict[str, Artefact] | None = None) -> None:
@@ -120,16 +151,29 @@ def check_config(config: dict, tasks: dict[str, Task], artefacts: dict[str, Arte
                     f"tasks.{name}.variant_seeds.{key}: not a variant of {name} nor the first part of one "
                     f"(known: {', '.join(sorted(families))})"
                 )
+        for key in block.get("variant_overrides") or {}:
+            if key not in families:
+                raise ConfigError(
+                    f"tasks.{name}.variant_overrides.{key}: not a variant of {name} nor the first part of one "
+                    f"(known: {', '.join(sorted(families))})"
+                )
     for name, block in (config.get("artefacts") or {}).items():
         if name not in artefacts:
             raise ConfigError(f"artefacts.{name}: unknown artefact (installed: {', '.join(artefacts) or 'none'})")
-        build_params(artefacts[name].params, (block or {}).get("params"), f"artefacts.{name}.params")
+        check_artefact(config, artefacts[name])
     for name in enabled_tasks(config, tasks):
-        check_runs(config, tasks[name])
         wanted_by = {a for v in variants(config, tasks[name]) for a in tasks[name].artefacts_for(v)}
         for wanted in sorted(wanted_by):
             if wanted not in artefacts:
                 raise ConfigError(f"task '{name}' reads artefact '{wanted}', which no installed plugin declares")
+            check_artefact(config, artefacts[wanted])
+        check_runs(config, tasks[name], artefacts)
+    report_dir = str(config.get("report_dir", "results/report")).rstrip("/")
+    if not report_dir or any(report_dir == d or report_dir.startswith(d + "/") for d in stages.OUTPUT_DIRS):
+        raise ConfigError(
+            f"report_dir: {config.get('report_dir')!r} would write over the pipeline's own outputs "
+            f"({', '.join(stages.OUTPUT_DIRS)}); give a folder of its own, e.g. results/report_mine"
+        )
     for name in config.get("datasets") or []:
         if name not in DATASETS:
             raise ConfigError(f"datasets: unknown dataset '{name}' (known: {', '.join(DATASETS)})")
@@ -198,18 +242,48 @@ def make_run(config: dict, task: Task, variant: str, seed: int, stage: str = "tr
     )
 
 
+def user_params(block: dict, variant: str) -> dict:
+    """What the config sets for this variant: the task's params, then its family's overrides, then its own."""
+    out = dict(block.get("params") or {})
+    overrides = block.get("variant_overrides") or {}
+    for key in dict.fromkeys((stages.family(variant), variant)):
+        out.update(overrides.get(key) or {})
+    return out
+
+
+def _set_at(task: str, block: dict, variant: str, key: str) -> str:
+    """The config key that set parameter `key` for this variant (the last of params, family, variant)."""
+    where = f"tasks.{task}.params.{key}"
+    overrides = block.get("variant_overrides") or {}
+    for name in dict.fromkeys((stages.family(variant), variant)):
+        if key in (overrides.get(name) or {}):
+            where = f"tasks.{task}.variant_overrides.{name}.{key}"
+    return where
+
+
 def run_params(task: Task, block: dict, variant: str) -> Params:
-    """The config's parameters with what the variant pins on top (the pins win: a published setting stays one)."""
-    values = {**(block.get("params") or {}), **task.variant_params.get(variant, {})}
-    return build_params(task.params, values, f"tasks.{task.name}.params")
+    """The config's parameters for the variant with what the variant pins on top. A pinned parameter the config
+    also sets to another value is refused: a published setting stays one, and no value the user wrote is ignored."""
+    user = user_params(block, variant)
+    pins = task.variant_params.get(variant, {})
+    for key in sorted(set(user) & set(pins)):
+        if P.normalise(task.params, {key: user[key]})[key] != pins[key]:
+            raise ConfigError(
+                f"{_set_at(task.name, block, variant, key)}: {user[key]!r} would be ignored: the variant {variant} "
+                f"pins {key} = {pins[key]!r} (kx info {task.name}); remove it, or set it under "
+                f"tasks.{task.name}.variant_overrides for the variants that take it"
+            )
+    return build_params(task.params, {**user, **pins}, f"tasks.{task.name}.params")
+
+
+def artefact_params(config: dict, artefact: Artefact) -> Params:
+    where = f"artefacts.{artefact.name}.params"
+    return build_params(artefact.params, artefact_block(config, artefact.name).get("params"), where)
 
 
 def artefact_datasets(config: dict, artefact: Artefact) -> tuple[str, ...]:
     """The datasets the artefact's build reads under this config's parameters."""
-    where = f"artefacts.{artefact.name}.params"
-    return artefact.datasets_for(
-        build_params(artefact.params, artefact_block(config, artefact.name).get("params"), where)
-    )
+    return artefact.datasets_for(artefact_params(config, artefact))
 
 
 def make_artefact_run(config: dict, artefact: Artefact, key: str) -> Run:
@@ -221,9 +295,7 @@ def make_artefact_run(config: dict, artefact: Artefact, key: str) -> Run:
         seed=seed,
         device=stages.stage_device(resources.gpu, str(config.get("device", "cpu"))),
         threads=resources.threads,
-        params=build_params(
-            artefact.params, artefact_block(config, artefact.name).get("params"), f"artefacts.{artefact.name}.params"
-        ),
+        params=artefact_params(config, artefact),
     )
 
 

@@ -13,6 +13,16 @@ DEVICES = ("auto", "cpu", "cuda")
 RUNS = "results/runs"
 ARTEFACTS = "results/artefacts"
 SHARED_KEY = "shared"  # the key of an artefact built once for all seeds
+# What the rules write besides the report (a report_dir inside one of them would collide with a rule's outputs).
+OUTPUT_DIRS = (
+    RUNS,
+    ARTEFACTS,
+    "results/data",
+    "results/downloads",
+    "results/logs",
+    "results/benchmarks",
+    "results/scratch",
+)
 
 
 def family(variant: str) -> str:

@@ -165,6 +165,7 @@ TASK = Task(
     datasets={v: (family(v),) for v in VARIANTS},
     params=FvaeConfig,
     variant_params=PINS,
+    check_run="kx_tasks.fvae.config:check_run",
     stages={
         "train": Stage(
             "kx_tasks.fvae.run:train", Resources(threads=1, mem_mb=3000, runtime=60, gpu=True), artefacts=CLASSIFIERS

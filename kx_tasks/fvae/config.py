@@ -21,7 +21,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from kx_tasks.core.data import IMAGES
 from kx_tasks.core.params import Params
+from kx_tasks.core.stages import family
 
 Model = Literal["glow", "fvae", "vae_full", "vae_low"]
 MODELS = ("glow", "fvae", "vae_full", "vae_low")
@@ -108,3 +110,28 @@ CIFAR_SETUP = dict(
 )
 PINS = {f"{d}.{m}": ({"model": m, **CIFAR_SETUP} if d == "cifar10" else {"model": m}) for d in DATASETS for m in MODELS}
 VARIANTS = tuple(PINS)
+
+
+def squeezes_of(cfg: FvaeConfig) -> tuple[str, int]:
+    """(the parameter that sets them, how many times the variant's model halves the image side)."""
+    if cfg.model == "glow":
+        return "glow_levels", cfg.glow_levels  # a squeeze at the start of every level
+    if cfg.model == "fvae":
+        return "squeezes", cfg.squeezes + cfg.prior_levels - 1  # E's, then the prior's (none before its first level)
+    if cfg.model == "vae_full":
+        return "squeezes", cfg.squeezes
+    return "", 0  # vae_low: strided convolutions with padding, any side
+
+
+def check_run(variant: str, cfg: FvaeConfig, artefacts: dict) -> None:
+    """Before any job: the image side survives the model's squeezes, and a batch fits in the training set."""
+    images, side = IMAGES[family(variant)]
+    key, times = squeezes_of(cfg)
+    if times and side % 2**times:
+        extra = f" + prior_levels {cfg.prior_levels} - 1" if cfg.model == "fvae" else ""
+        raise ValueError(
+            f"{key}: {getattr(cfg, key)}{extra} squeezes do not divide the {side}×{side} images of {family(variant)} "
+            f"(each halves the side; {side} allows at most {(side & -side).bit_length() - 1})"
+        )
+    if cfg.batch_size > images:
+        raise ValueError(f"batch_size: {cfg.batch_size} is more than the {images} {family(variant)} training images")

@@ -55,7 +55,7 @@ class GillespieConfig(Params):
         return self
 
 
-def check_run(variant: str, cfg: GillespieConfig) -> None:
+def check_run(variant: str, cfg: GillespieConfig, artefacts: dict) -> None:
     """Before any job: where the exact master-equation solution is computed (networks of ≤ 2 species with known
     stationary moments, counts in the tens), the FSP box must hold the stationary law (mean + 10 sd per species);
     else the comparison with the exact law would be skipped for a reason the config could have avoided."""

@@ -107,7 +107,7 @@ CIFAR_RECIPE = dict(
 )
 
 
-def check_run(variant: str, cfg: MixupConfig) -> None:
+def check_run(variant: str, cfg: MixupConfig, artefacts: dict) -> None:
     """Before any job: the subset fits in the variant's dataset."""
     dataset = family(variant)
     if cfg.train_size > DATASET_IMAGES[dataset]:

@@ -162,6 +162,7 @@ TASK = Task(
     datasets={v: ("sst2",) if v == "mae" else (family(v),) for v in VARIANTS},
     params=MlmMaeConfig,
     variant_params=PINS,
+    check_run="kx_tasks.mlm_mae.config:check_run",
     stages={
         "train": Stage(
             "kx_tasks.mlm_mae.run:train",

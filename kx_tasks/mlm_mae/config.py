@@ -15,7 +15,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from kx_tasks.core.params import Params
+from kx_tasks.core.params import ConfigError, Params
+from kx_tasks.core.stages import family
 from kx_tasks.mlm_mae import corpus
 from kx_tasks.mlm_mae.corpus import SETS
 
@@ -32,7 +33,9 @@ CONTROLS = ("first_layer_only", "independent_masks")
 
 class MlmMaeConfig(Params):
     condition: Literal["plain", "corrected", "mae"] = Field("plain", description="pinned by the variant")
-    mask_ratio: float = Field(0.15, description="pinned by the variant: the pre-training checkpoint's selection rate")
+    mask_ratio: float = Field(
+        0.15, gt=0, lt=1, description="pinned by the variant: the pre-training checkpoint's selection rate"
+    )
     drop_ratio: float = Field(0.0, ge=0, lt=1, description="pinned by the variant: DropToken's ratio in fine-tuning")
     epochs: int = Field(5, ge=1, description="fine-tuning epochs (the protocol's fixed 5; the last one is primary)")
     lr: float = Field(2e-4, gt=0, description="AdamW learning rate of fine-tuning, linear decay (the protocol's)")
@@ -48,9 +51,21 @@ class MlmMaeConfig(Params):
     )
     train_size: int | None = Field(None, ge=10, description="fine-tune on the first N training sentences (smoke)")
     speed_steps: int = Field(30, ge=1, description="timed steps per ratio of the speed-ups (median)")
-    mae_ratios: tuple[float, ...] = Field((0.15, 0.5, 0.75), description="mae: mask ratios of the identity check")
+    mae_ratios: tuple[float, ...] = Field(
+        (0.15, 0.5, 0.75), min_length=1, description="mae: mask ratios of the identity check, each in (0, 1)"
+    )
     mae_masks: int = Field(200, ge=1, description="mae: corruptions per sentence of the model-averaging gaps")
-    gap_sentences: int = Field(64, ge=1, description="mae: SST-2 dev sentences of the averaging gaps")
+    gap_sentences: int = Field(64, ge=1, le=872, description="mae: SST-2 dev sentences of the averaging gaps")
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if any(not 0 < r < 1 for r in self.mae_ratios):
+            raise ValueError(f"mae_ratios: every ratio must be in (0, 1), got {list(self.mae_ratios)}")
+        if len(set(self.mae_ratios)) < len(self.mae_ratios):
+            raise ValueError(f"mae_ratios: repeated ratios in {list(self.mae_ratios)}")
+        if self.train_size is not None and self.batch_size > self.train_size:
+            raise ValueError(f"batch_size: {self.batch_size} is more than the {self.train_size} train_size sentences")
+        return self
 
 
 def _pins(condition: str, mask: float = 0.15, drop: float = 0.0) -> dict:
@@ -114,7 +129,13 @@ class PretrainParams(Params):
     max_sequences: int | None = Field(None, ge=1, description="use the first N packed sequences (a smoke run)")
 
     @model_validator(mode="after")
-    def _held_out_not_in_corpus(self):
+    def _consistent(self):
+        if self.dim % self.heads:
+            raise ValueError(f"heads: {self.heads} does not divide dim {self.dim} (each head has dim / heads features)")
+        if self.max_sequences is not None and self.max_sequences < self.batch_size:
+            raise ValueError(
+                f"max_sequences: {self.max_sequences} packed sequences cannot fill one batch of {self.batch_size}"
+            )
         both = sorted(set(self.corpus) & set(self.held_out) & set(corpus.CV_SETS))
         if both:
             raise ValueError(
@@ -122,3 +143,27 @@ class PretrainParams(Params):
                 "an evaluation sentence: take it out of corpus)"
             )
         return self
+
+
+def check_run(variant: str, cfg: MlmMaeConfig, artefacts: dict) -> None:
+    """Before any job: what fine-tuning needs of its data and of the checkpoint it starts from."""
+    name = family(variant)
+    if name not in SETS:
+        return
+    sentences = corpus.training_sentences(name, cfg.folds)
+    if cfg.batch_size > min(sentences, cfg.train_size or sentences):
+        raise ValueError(f"batch_size: {cfg.batch_size} is more than the {sentences} {name} training sentences")
+    artefact = checkpoint(variant)
+    pretrained = artefacts.get(artefact)
+    if pretrained is None:
+        return
+    if name not in pretrained.held_out:
+        raise ConfigError(
+            f"artefacts.{artefact}.params.held_out: {list(pretrained.held_out)} lacks {name}, which the variant "
+            f"{variant} fine-tunes on (its evaluation sentences would be in the pre-training corpus): add it"
+        )
+    if cfg.max_len > pretrained.max_len:
+        raise ConfigError(
+            f"tasks.mlm_mae.params.max_len: {cfg.max_len} is beyond the {pretrained.max_len} positions of "
+            f"{artefact} (artefacts.{artefact}.params.max_len), which the variant {variant} fine-tunes"
+        )

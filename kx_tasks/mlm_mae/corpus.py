@@ -18,6 +18,9 @@ CV_SETS = ("mr", "cr", "subj", "mpqa")  # no official split: every sentence is a
 # Pre-training sources; sst2 and trec give their training sentences only (TREC's without the dev split). MR and
 # Subj never: about 79% of SST-2's test sentences occur verbatim in MR, hundreds in Subj.
 PARTS = ("tinyshakespeare", "wikitext103", "cr", "mpqa", "sst2", "trec")
+# Labelled sentences of each prepared set (its training split for SST-2 and TREC, all of it for the CV sets): the
+# prepared files' counts (MR and Subj: Kim 2014, Table 1), for the checks before any job.
+SENTENCES = {"sst2": 6920, "trec": 5452, "mr": 10662, "cr": 3771, "subj": 10000, "mpqa": 10603}
 SPLIT_SEED = 20_211_129  # the post's date: one fixed TREC dev split and one fold assignment for every run
 TREC_DEV = 500
 
@@ -25,6 +28,17 @@ TREC_DEV = 500
 def datasets_of(params) -> tuple[str, ...]:
     """The datasets a pre-training build reads: its corpus parts and its held-out sets (Artefact.datasets_from)."""
     return tuple(dict.fromkeys((*params.corpus, *params.held_out)))
+
+
+def training_sentences(name: str, folds: int) -> int:
+    """Sentences a fine-tuning run trains on (the smallest fold's for a CV set), as the splits below make them."""
+    n = SENTENCES[name]
+    if name == "trec":
+        return n - TREC_DEV
+    if name in CV_SETS:
+        rest = n - -(-n // folds)
+        return rest - rest // 10
+    return n
 
 
 def trec_split(n: int) -> tuple[np.ndarray, np.ndarray]:

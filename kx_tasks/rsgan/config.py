@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from kx_tasks.core.data import IMAGES
 from kx_tasks.core.params import Params
 from kx_tasks.core.stages import family
 
@@ -114,6 +115,11 @@ PINS = {"theory": {}, **_GRID, **_PACGAN, **_MNIST, **_CIFAR}
 VARIANTS = tuple(PINS)
 
 
-def check_run(variant: str, cfg: RsganConfig) -> None:
+def check_run(variant: str, cfg: RsganConfig, artefacts: dict) -> None:
     if family(variant) in GRIDS and cfg.grid_batch_size > cfg.grid_points:
         raise ValueError(f"grid_batch_size: {cfg.grid_batch_size} is more than the {cfg.grid_points} grid_points")
+    if family(variant) in IMAGES and cfg.batch_size > IMAGES[family(variant)][0]:
+        raise ValueError(
+            f"batch_size: {cfg.batch_size} is more than the {IMAGES[family(variant)][0]} {family(variant)} "
+            "training images"
+        )

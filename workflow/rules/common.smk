@@ -82,15 +82,17 @@ def artefact_inputs(wildcards):
 
 
 def input_args(wildcards, input):
-    """--input NAME=PATH for every named input, for the kx CLI."""
-    return " ".join(f"--input {name}={path}" for name, path in input.items())
+    """--input NAME=PATH for every named input, for the kx CLI: a list, so that `{params.inputs:q}` quotes each."""
+    return [
+        arg for name, path in input.items() for arg in ("--input", f"{name}={path}")
+    ]
 
 
 def task_params(wildcards):
-    """The task's parameters as JSON: a rule's params, so changing them reruns just that task (rerun trigger)."""
-    return json.dumps(
-        settings.task_block(config, wildcards.task).get("params") or {}, sort_keys=True
-    )
+    """The variant's parameters as the config sets them (params, then variant_overrides), as JSON: a rule's params,
+    so changing them reruns just the runs they reach (rerun trigger)."""
+    block = settings.task_block(config, wildcards.task)
+    return json.dumps(settings.user_params(block, wildcards.variant), sort_keys=True)
 
 
 def artefact_params(wildcards):

@@ -14,5 +14,5 @@ rule prepare_data:
     params:
         source=data_source(),
     shell:
-        "kx data {wildcards.dataset} --out {output} --source={params.source:q} "
-        "--downloads results/downloads > {log} 2>&1"
+        "kx data {wildcards.dataset:q} --out {output:q} --source={params.source:q} "
+        "--downloads results/downloads > {log:q} 2>&1"

@@ -29,4 +29,4 @@ rule report:
         runs=run_roots(),
         out=lambda w, output: os.path.dirname(output.html),
     shell:
-        "kx report --out {params.out} {params.runs} > {log} 2>&1 && cat {log}"
+        "kx report --out {params.out:q} {params.runs:q} > {log:q} 2>&1 && cat {log:q}"

@@ -23,9 +23,9 @@ rule augment:
         inputs=input_args,
         device=config["device"],
     shell:
-        "kx stage augment {wildcards.task} --variant {wildcards.variant} --seed {wildcards.seed} "
-        "--params {params.task:q} --device {params.device} --threads {threads} {params.inputs} "
-        "--out {output} > {log} 2>&1"
+        "kx stage augment {wildcards.task:q} --variant {wildcards.variant:q} --seed {wildcards.seed:q} "
+        "--params {params.task:q} --device {params.device:q} --threads {threads:q} {params.inputs:q} "
+        "--out {output:q} > {log:q} 2>&1"
 
 
 rule train:
@@ -49,9 +49,9 @@ rule train:
         inputs=input_args,
         device=config["device"],
     shell:
-        "kx stage train {wildcards.task} --variant {wildcards.variant} --seed {wildcards.seed} "
-        "--params {params.task:q} --device {params.device} --threads {threads} {params.inputs} "
-        "--out {output} > {log} 2>&1"
+        "kx stage train {wildcards.task:q} --variant {wildcards.variant:q} --seed {wildcards.seed:q} "
+        "--params {params.task:q} --device {params.device:q} --threads {threads:q} {params.inputs:q} "
+        "--out {output:q} > {log:q} 2>&1"
 
 
 rule evaluate:
@@ -88,9 +88,9 @@ rule evaluate:
         device=config["device"],
         captions=figure_captions,
     shell:
-        "kx stage evaluate {wildcards.task} --variant {wildcards.variant} --seed {wildcards.seed} "
-        "--params {params.task:q} --device {params.device} --threads {threads} {params.inputs} "
-        "--out {output} > {log} 2>&1"
+        "kx stage evaluate {wildcards.task:q} --variant {wildcards.variant:q} --seed {wildcards.seed:q} "
+        "--params {params.task:q} --device {params.device:q} --threads {threads:q} {params.inputs:q} "
+        "--out {output:q} > {log:q} 2>&1"
 
 
 # Work done once and read by many jobs (a feature extractor, a pre-trained model): built per seed or once
@@ -116,5 +116,5 @@ rule artefact:
         inputs=input_args,
         device=config["device"],
     shell:
-        "kx artefact {wildcards.artefact} --key {wildcards.key} --params {params.artefact:q} "
-        "--device {params.device} --threads {threads} {params.inputs} --out {output} > {log} 2>&1"
+        "kx artefact {wildcards.artefact:q} --key {wildcards.key:q} --params {params.artefact:q} "
+        "--device {params.device:q} --threads {threads:q} {params.inputs:q} --out {output:q} > {log:q} 2>&1"

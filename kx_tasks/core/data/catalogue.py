@@ -231,6 +231,9 @@ DATASETS: dict[str, Dataset] = {
 
 
 FACTS = "kx_facts"  # the array in every prepared .npz that describes the others (a JSON string)
+# The image datasets' training images and image side, for the checks made before any job (a batch larger than the
+# training set, a squeeze that does not divide the image).
+IMAGES = {"mnist": (60_000, 28), "fashion_mnist": (60_000, 28), "cifar10": (50_000, 32)}
 
 
 def facts_of(arrays: dict[str, np.ndarray]) -> dict:
@@ -255,6 +258,26 @@ def prepare(dataset: Dataset, out: str | Path, data_dir: Path | None, download_d
     shapes = {k: list(v.shape) for k, v in arrays.items()}
     log.info("%s -> %s %s", dataset.name, out, shapes)
     return shapes
+
+
+def identity(path: str | Path) -> str | None:
+    """The dataset a prepared file says it holds (its facts' `dataset`); None when it cannot say (the full check is
+    `load`'s)."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return json.loads(str(f[FACTS]))["dataset"] if FACTS in f.files else None
+    except (OSError, ValueError, EOFError, KeyError, TypeError, zipfile.BadZipFile, zlib.error):
+        return None
+
+
+def check_identity(path: str | Path, name: str) -> None:
+    """A file given as dataset `name` holds that dataset (not another one copied over it)."""
+    held = identity(path)
+    if held is not None and held != name:
+        raise DataError(
+            f"{path}: given as dataset '{name}' but holds '{held}' (a prepared file copied over another?); "
+            f"delete it and rerun prepare_data (kx data {name} --out {path})"
+        )
 
 
 def load(path: str | Path) -> dict[str, np.ndarray]:
