@@ -120,9 +120,7 @@ def prepared(name: str, config: dict, data_dir: Path) -> Path:
 def cmd_run(args) -> None:
     """All stages of one run, into --out (a scratch directory); datasets and artefacts are prepared first when
     missing."""
-    from kx_tasks.core import scratch
-
-    from kx_tasks.core import config_file
+    from kx_tasks.core import config_file, scratch
 
     task = get_task(args.task)
     config = config_file.load_and_check(args.config)

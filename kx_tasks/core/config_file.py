@@ -2,8 +2,9 @@
 
 One reading for all three readers (`resolve`): `kx check`, `kx run` and the Snakefile see the files given, merged in
 order (the last on top), and nothing under them; config/config.yaml is the config when none is given. Every file is
-a whole config (schema and parameter-model defaults fill the rest), so a file means the same wherever it is read. Every problem is one line naming the file and the key (not a dump of the schema); a YAML syntax
-error names the file, the line and the column; a file whose top level is not a mapping says so.
+a whole config (schema and parameter-model defaults fill the rest), so a file means the same wherever it is read.
+Every problem is one line naming the key and the file that set it (not a dump of the schema); a YAML syntax error
+names the file, the line and the column; a file whose top level is not a mapping says so.
 
     kx check config/config.yaml          # the command `make run` runs first
 

@@ -157,7 +157,7 @@ def check_config(config: dict, tasks: dict[str, Task], artefacts: dict[str, Arte
                     f"tasks.{name}.variant_overrides.{key}: not a variant of {name} nor the first part of one "
                     f"(known: {', '.join(sorted(families))})"
                 )
-    for name, block in (config.get("artefacts") or {}).items():
+    for name in config.get("artefacts") or {}:
         if name not in artefacts:
             raise ConfigError(f"artefacts.{name}: unknown artefact (installed: {', '.join(artefacts) or 'none'})")
         check_artefact(config, artefacts[name])
