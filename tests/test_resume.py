@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from conftest import shared_data_dir
@@ -22,6 +23,7 @@ from test_contract import SMOKE, TASKS, artefact_inputs, dataset_inputs
 from kx_tasks.core import checkpoints, data, runner, settings, stages
 from kx_tasks.core.engine import without_clock
 from kx_tasks.core.io import read_jsonl
+from kx_tasks.core.records import TIMINGS
 from kx_tasks.core.registry import discover_artefacts
 
 JOB = Path(__file__).parent / "stage_job.py"
@@ -78,20 +80,46 @@ def killed_then_resumed(spec: dict, tmp: Path) -> str:
     return second.stderr
 
 
-def assert_same_lines(straight: Path, resumed: Path) -> None:
-    names = sorted(p.name for p in straight.glob("*.jsonl"))
-    assert names, f"{straight}: no JSON-lines history"
-    assert names == sorted(p.name for p in resumed.glob("*.jsonl"))
+# Files a stage accumulates over its loop (histories, evaluations, snapshots, curves, weights, facts) must all come
+# back whole after a resume: every file of the uninterrupted run's output is compared, by kind. run.json is a record
+# (wall time, host), timings.json the clock readings the runner keeps apart; a figure is drawn from files compared.
+RECORDS = {"run.json", TIMINGS}
+DRAWN = {".png"}
+
+
+def _is_clock(key: str) -> bool:
+    """A reading of the clock (seconds, rates, timing shares, measured speed-ups): it differs between any two runs."""
+    return "seconds" in key or key.startswith("timing.") or key.endswith("_per_s") or "speedup" in key
+
+
+def _without_seconds(d):
+    return {k: v for k, v in d.items() if not _is_clock(k)} if isinstance(d, dict) else d
+
+
+def assert_same_outputs(straight: Path, resumed: Path, history: bool = True) -> None:
+    names = sorted(p.name for p in straight.iterdir() if p.is_file())
+    assert names == sorted(p.name for p in resumed.iterdir() if p.is_file()), "the resumed run wrote other files"
+    compared = 0
     for name in names:
-        a, b = read_jsonl(straight / name), read_jsonl(resumed / name)
-        assert without_clock(a) == without_clock(b), name
-
-
-def assert_same_weights(straight: Path, resumed: Path) -> None:
-    for path in sorted(straight.glob("*.pt")):
-        a = torch.load(path, weights_only=True)
-        b = torch.load(resumed / path.name, weights_only=True)
-        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), path.name
+        a, b = straight / name, resumed / name
+        if name in RECORDS or a.suffix in DRAWN:
+            continue
+        if a.suffix == ".jsonl":
+            assert without_clock(read_jsonl(a)) == without_clock(read_jsonl(b)), name
+        elif a.suffix == ".json":  # facts such as classifier.json: all but the clock readings
+            assert _without_seconds(json.loads(a.read_text())) == _without_seconds(json.loads(b.read_text())), name
+        elif a.suffix == ".npz":  # e.g. rsgan's grid snapshots: every array of every step, the pre-kill ones too
+            with np.load(a, allow_pickle=False) as x, np.load(b, allow_pickle=False) as y:
+                assert sorted(x.files) == sorted(y.files), f"{name}: {sorted(x.files)} vs {sorted(y.files)}"
+                assert all(np.array_equal(x[k], y[k]) for k in x.files), name
+        elif a.suffix == ".pt":
+            x, y = torch.load(a, weights_only=True), torch.load(b, weights_only=True)
+            assert x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x), name
+        else:  # config.yaml, CSV tables, text
+            assert a.read_bytes() == b.read_bytes(), name
+        compared += 1
+    assert not history or any(n.endswith(".jsonl") for n in names), f"{straight}: no JSON-lines history"
+    assert compared >= 2, names
 
 
 def training_tasks() -> list[str]:
@@ -127,8 +155,8 @@ def test_training_resumes_exactly(name, tmp_path, prepared):
         run = settings.make_run(CONFIG, task, variant, 0, "evaluate")
         runner.run_stage(task, "evaluate", run, {**inputs, "train": out}, tmp_path / label / "evaluate")
         metrics[label] = (tmp_path / label / "evaluate" / "metrics.json").read_bytes()
-    assert_same_lines(tmp_path / "straight" / "train", tmp_path / "resumed" / "train")
-    assert_same_weights(tmp_path / "straight" / "train", tmp_path / "resumed" / "train")
+    for stage in ("train", "evaluate"):
+        assert_same_outputs(tmp_path / "straight" / stage, tmp_path / "resumed" / stage, history=stage == "train")
     assert metrics["straight"] == metrics["resumed"]
 
 
@@ -176,10 +204,4 @@ def test_artefact_build_resumes_exactly(name, tmp_path, prepared):
     runner.build_artefact(artefact, settings.make_artefact_run(CONFIG, artefact, key), inputs, outs["straight"])
     spec = {"kind": "artefact", "name": name, "key": key, "out": str(outs["resumed"]), "config": CONFIG}
     killed_then_resumed(spec | {"inputs": {k: str(v) for k, v in inputs.items()}}, tmp_path)
-    assert_same_lines(outs["straight"], outs["resumed"])
-    assert_same_weights(outs["straight"], outs["resumed"])
-    for path in sorted(p for p in outs["straight"].glob("*.json") if p.name != "run.json"):  # run.json: a record
-        a, b = (json.loads(p.read_text()) for p in (path, outs["resumed"] / path.name))
-        if isinstance(a, dict):  # facts such as classifier.json: all but the clock readings
-            a, b = ({k: v for k, v in d.items() if "seconds" not in k} for d in (a, b))
-        assert a == b, path.name
+    assert_same_outputs(outs["straight"], outs["resumed"])

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import sys
 from pathlib import Path
 
@@ -152,11 +153,20 @@ def run_all(task, variant: str, seed: int, config: dict, out: Path, data_dir: Pa
             task, stage, variant, seed, artefacts, str(out / "artefacts")
         ).items():
             inputs[name] = Path(path)
+            artefact = artefacts[name]
+            build = settings.make_artefact_run(config, artefact, Path(path).name)
+            if inputs[name].exists() and runner.built_by(inputs[name]) != build.run_hash():
+                # Built under other parameters by an earlier kx run into this directory: rebuilt, never reused.
+                log.info(
+                    "%s: built under other parameters (run hash %s, now %s); rebuilding",
+                    path,
+                    runner.built_by(inputs[name]),
+                    build.run_hash(),
+                )
+                shutil.rmtree(inputs[name])
             if not inputs[name].exists():
-                artefact = artefacts[name]
-                key = Path(path).name
                 deps = {d: prepared(d, config, data_dir) for d in settings.artefact_datasets(config, artefact)}
-                runner.build_artefact(artefact, settings.make_artefact_run(config, artefact, key), deps, path)
+                runner.build_artefact(artefact, build, deps, path)
         stage_dir = out / stages.FOLDERS[stage]
         run = settings.make_run(config, task, variant, seed, stage)
         metrics = runner.run_stage(task, stage, run, inputs, stage_dir)

@@ -28,6 +28,11 @@ def stage_run_hash(stage_dir: Path) -> str:
     return record.get("run_hash") or run_hash(read_yaml(stage_dir / "config.yaml"))
 
 
+def built_by(stage_dir: Path) -> str | None:
+    """The run hash a finished stage or artefact directory carries; None when it has no record."""
+    return stage_run_hash(stage_dir) if (stage_dir / "run.json").exists() else None
+
+
 def check_inputs_match(run: Run, inputs: dict[str, Path]) -> None:
     """Every earlier stage this stage reads was produced by the same task, variant, seed and parameters."""
     mine = run.run_hash()
