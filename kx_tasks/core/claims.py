@@ -270,6 +270,9 @@ class Claim:
     judge: AtLeast | AtMost | Within | Beats | NoWorse | SameAs | BestAmong
     source: str = "post"  # "post": the blog's claim; "kx": a check kx adds
     variants: tuple[str, ...] | None = None  # None: judged on every variant that ran
+    # Parameters the statement's wording depends on (e.g. the mask ratios an identity was checked at): the report
+    # appends their values as the runs had them, so a claim is never read at settings that did not run.
+    params: tuple[str, ...] = ()
 
     def rule(self) -> str:
         return f"{self.metric} {self.judge.describe()}"

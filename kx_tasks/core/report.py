@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -32,6 +34,7 @@ COLUMNS = ["task", "variant", "seed", "metric", "value"]
 VERDICTS = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE)
 VERDICT_CLASS = {REPRODUCED: "reproduced", NOT_REPRODUCED: "not", INCONCLUSIVE: "inconclusive"}
 CLAIM_COLUMNS = ["claim", "source", "variant", "rule", "measured", "verdict", "reason"]
+CLAIM_TABLE = ["task", "claim", "source", "statement", "variant", "rule", "n", "measured", "verdict", "reason"]
 
 
 def stage_hashes(run_dir: Path) -> dict[str, str]:
@@ -40,7 +43,7 @@ def stage_hashes(run_dir: Path) -> dict[str, str]:
     for stage in stages.STAGES:
         d = run_dir / stages.FOLDERS[stage]
         if (d / "run.json").exists():
-            record = read_json(d / "run.json")
+            record = read_record(d / "run.json")
             if record.get("run_hash"):
                 out[stage] = record["run_hash"]
             elif (d / "config.yaml").exists():
@@ -64,7 +67,33 @@ def run_problem(run_dir: Path, task: Task) -> tuple[str, str] | None:
 
 def parse_run_dir(run_dir: Path) -> dict:
     """task, variant and seed of results/runs/TASK/VARIANT/seedS (for a run that left no record)."""
+    if not re.fullmatch(r"seed\d+", run_dir.name) or len(run_dir.parts) < 3:
+        raise TaskError(
+            f"{run_dir}: not a run folder (the report reads TASK/VARIANT/seedS folders, "
+            f"e.g. {stages.RUNS}/det/float64/seed0)"
+        )
     return {"task": run_dir.parent.parent.name, "variant": run_dir.parent.name, "seed": int(run_dir.name[4:])}
+
+
+def check_run_folder(run_dir: Path) -> None:
+    """A run folder the report may read: a directory whose stage folders are the pipeline's own (no symbolic link
+    that could put another run's stage in its place)."""
+    if run_dir.is_symlink() or (run_dir.exists() and not run_dir.is_dir()):
+        raise TaskError(f"{run_dir}: not a run folder the pipeline wrote (a symbolic link, or not a directory)")
+    for stage in stages.STAGES:
+        d = run_dir / stages.FOLDERS[stage]
+        if d.is_symlink():
+            raise TaskError(
+                f"{d}: a symbolic link (to {os.readlink(d)}); the report reads only stage folders the pipeline wrote"
+            )
+
+
+def read_record(path: Path):
+    """A run's JSON record or metrics; an unreadable one is a one-line error naming the file."""
+    try:
+        return read_json(path)
+    except (OSError, ValueError) as e:
+        raise TaskError(f"{path}: unreadable ({type(e).__name__}: {e}); rerun the stage that wrote it") from None
 
 
 def collect(run_dirs: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -73,17 +102,17 @@ def collect(run_dirs: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows, runs = [], []
     for d in run_dirs:
         evaluated = d / stages.FOLDERS["evaluate"]
-        record = read_json(evaluated / "run.json")
-        metrics = read_json(evaluated / "metrics.json")
+        record = read_record(evaluated / "run.json")
+        metrics = read_record(evaluated / "metrics.json")
         if (evaluated / TIMINGS).exists():  # timing.* metrics, kept apart by the runner
-            metrics.update(read_json(evaluated / TIMINGS))
+            metrics.update(read_record(evaluated / TIMINGS))
         key = {"task": record["task"], "variant": record["variant"], "seed": record["seed"]}
         rows += [{**key, "metric": m, "value": v} for m, v in metrics.items()]
         walls = {}
         for stage in stages.STAGES:
             path = d / stages.FOLDERS[stage] / "run.json"
             if path.exists():
-                walls[f"{stage}_s"] = read_json(path)["wall_time_s"]
+                walls[f"{stage}_s"] = read_record(path)["wall_time_s"]
         runs.append(
             {
                 **key,
@@ -93,13 +122,52 @@ def collect(run_dirs: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
                 "config_hash": record["config_hash"],
                 "run_hash": record.get("run_hash"),
                 "git_commit": record["git_commit"],
+                "params": (read_yaml(evaluated / "config.yaml") or {}).get("params", {})
+                if (evaluated / "config.yaml").exists()
+                else {},
             }
         )
     metrics = pd.DataFrame(rows, columns=COLUMNS).sort_values(COLUMNS[:4], ignore_index=True)
     return metrics, pd.DataFrame(runs).sort_values(["task", "variant", "seed"], ignore_index=True)
 
 
-def judge_claims(tasks: dict[str, Task], metrics: pd.DataFrame) -> pd.DataFrame:
+NO_FINISHED_RUNS = "no finished runs"
+
+
+def unjudged_claims(tasks: dict[str, Task], run_dirs: list[Path], metrics: pd.DataFrame) -> pd.DataFrame:
+    """The claims of variants asked for (a run folder given) that no finished run reports: kept, as inconclusive,
+    so that a failure never makes a claim vanish from claims.csv and the page."""
+    done = set(zip(metrics["task"], metrics["variant"], strict=True)) if len(metrics) else set()
+    asked = dict.fromkeys((k["task"], k["variant"]) for k in map(parse_run_dir, run_dirs))
+    out = []
+    for name, variant in asked:
+        if (name, variant) in done:
+            continue
+        for claim in tasks[name].claims:
+            if claim.variants is None or variant in claim.variants:
+                out.append(
+                    {
+                        "task": name,
+                        "claim": claim.id,
+                        "source": claim.source,
+                        "statement": claim.statement,
+                        "variant": variant,
+                        "rule": claim.rule(),
+                        "n": 0,
+                        "measured": NO_FINISHED_RUNS,
+                        "verdict": INCONCLUSIVE,
+                        "reason": f"no run of {variant} finished (listed under the runs that did not finish)",
+                    }
+                )
+    return pd.DataFrame(out, columns=CLAIM_TABLE)
+
+
+def as_run(params: dict, names: tuple[str, ...]) -> str:
+    """The values of the parameters a claim's wording depends on, as the runs had them."""
+    return "; ".join(f"{k} = {params.get(k)}" for k in names)
+
+
+def judge_claims(tasks: dict[str, Task], metrics: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.DataFrame:
     out = []
     for name, part in metrics.groupby("task"):
         if name not in tasks:
@@ -109,11 +177,16 @@ def judge_claims(tasks: dict[str, Task], metrics: pd.DataFrame) -> pd.DataFrame:
                 if claim.variants is not None and variant not in claim.variants:
                     continue
                 table = runs.pivot(index="seed", columns="metric", values="value")
+                statement = claim.statement
+                if claim.params and runs is not None:  # wording that depends on the run's settings: as they ran
+                    ran = runs[(runs.task == name) & (runs.variant == variant)]["params"]
+                    said = sorted({as_run(p, claim.params) for p in ran})
+                    statement += f" [as run: {' | '.join(said)}]"
                 row = {
                     "task": name,
                     "claim": claim.id,
                     "source": claim.source,
-                    "statement": claim.statement,
+                    "statement": statement,
                     "variant": variant,
                     "rule": claim.rule(),
                     "n": len(table),
@@ -157,10 +230,7 @@ def judge_claims(tasks: dict[str, Task], metrics: pd.DataFrame) -> pd.DataFrame:
                         "reason": f"{verdict.reason} ({note})" if note else verdict.reason,
                     }
                 )
-    return pd.DataFrame(
-        out,
-        columns=["task", "claim", "source", "statement", "variant", "rule", "n", "measured"] + ["verdict", "reason"],
-    )
+    return pd.DataFrame(out, columns=CLAIM_TABLE)
 
 
 MEAN_STD = "{mean:.4g} ± {std:.2g}"
@@ -281,6 +351,7 @@ def unfinished_runs(tasks: dict[str, Task], run_dirs: list[Path]) -> pd.DataFram
     rows = []
     for d in run_dirs:
         key = parse_run_dir(d)
+        check_run_folder(d)
         if key["task"] not in tasks:
             raise TaskError(f"{d}: a run of task '{key['task']}', which is not installed")
         problem = run_problem(d, tasks[key["task"]])
@@ -302,7 +373,8 @@ def build(tasks: dict[str, Task], run_dirs: list[Path], out_dir: Path, partial: 
         raise TaskError(f"runs the report cannot show: {names}; rerun them, or build a partial report (--partial)")
     bad = {(r.task, r.variant, r.seed) for r in failed.itertuples()}
     metrics, runs = collect([d for d in run_dirs if tuple(parse_run_dir(d).values()) not in bad])
-    claims = judge_claims(tasks, metrics)
+    claims = judge_claims(tasks, metrics, runs)
+    claims = pd.concat([claims, unjudged_claims(tasks, run_dirs, metrics)], ignore_index=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir / "summary.csv", suffix=".csv") as tmp:
         metrics.to_csv(tmp, index=False, float_format="%.10g")
@@ -342,7 +414,7 @@ def build(tasks: dict[str, Task], run_dirs: list[Path], out_dir: Path, partial: 
         write_text(
             out_dir / page["file"],
             env.get_template("task.html.j2").render(
-                meta=meta, page=page, tables=tables, figures=figures, runs=task_runs.drop(columns=["task"])
+                meta=meta, page=page, tables=tables, figures=figures, runs=task_runs.drop(columns=["task", "params"])
             ),
         )
         markdown.append(task_markdown(task, task_claims, tables, page["failed"]))

@@ -13,8 +13,8 @@ from kx_tasks.core.stages import family
 from kx_tasks.mlm_mae.config import BAND, PINS, SETS, VARIANTS, MlmMaeConfig, PretrainParams, checkpoint
 
 
-def _mae(cid: str, statement: str, metric: str, judge, source: str = "post") -> Claim:
-    return Claim(cid, statement, metric, judge, source=source, variants=("mae",))
+def _mae(cid: str, statement: str, metric: str, judge, source: str = "post", params: tuple = ()) -> Claim:
+    return Claim(cid, statement, metric, judge, source=source, variants=("mae",), params=params)
 
 
 MAE = (
@@ -29,27 +29,31 @@ MAE = (
         "mae.identity_masked",
         "MAE's encoder on the kept tokens equals column-masked attention with the same mask "
         "in every layer (key-padding form; worst relative error over the trained post-LN encoder and random post-LN "
-        "and pre-LN ones, mask ratios 0.15/0.5/0.75, float32)",
+        "and pre-LN ones, at the mask ratios mae_ratios, float32)",
         "mae.masked_f32",
         AtMost(1e-5, every_seed=True),
+        params=("mae_ratios",),
     ),
     _mae(
         "mae.identity_literal",
         "… in the post's literal form Norm(A ⊗ M) (float32)",
         "mae.literal_f32",
         AtMost(1e-5, every_seed=True),
+        params=("mae_ratios",),
     ),
     _mae(
         "mae.identity_float64",
         "… to rounding in float64 (key-padding form)",
         "mae.masked_f64",
         AtMost(1e-12, every_seed=True),
+        params=("mae_ratios",),
     ),
     _mae(
         "mae.identity_literal_float64",
         "… to rounding in float64 (literal form)",
         "mae.literal_f64",
         AtMost(1e-12, every_seed=True),
+        params=("mae_ratios",),
     ),
     _mae(
         "mae.control_first_layer",
@@ -58,6 +62,7 @@ MAE = (
         "mae.first_layer_only_f32",
         AtLeast(1e-3, every_seed=True),
         "kx",
+        params=("mae_ratios",),
     ),
     _mae(
         "mae.control_per_layer",
@@ -66,6 +71,7 @@ MAE = (
         "mae.independent_masks_f32",
         AtLeast(1e-3, every_seed=True),
         "kx",
+        params=("mae_ratios",),
     ),
     _mae(
         "mae.speedup",
