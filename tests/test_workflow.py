@@ -4,6 +4,7 @@ rerun, and a separately installed plugin joining `kx list` and the DAG."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -55,6 +56,9 @@ def test_lint_is_clean(workdir):
         ({"tasks": {"det": {"params": {"sampels": 3}}}}, "tasks.det.params.sampels"),
         ({"tasks": {"det": {"params": {"samples": "ten"}}}}, "tasks.det.params.samples"),
         ({"tasks": {"det": {"variantz": ["float64"]}}}, "variantz"),
+        ({"report_dir": "results/rep $(touch PWNED)"}, "report_dir"),
+        ({"report_dir": "it's"}, "report_dir"),
+        ({"tasks": {"mixup": {"params": {"alpha": 5.0}}}}, "tasks.mixup.params.alpha: 5.0 would be ignored"),
     ],
 )
 def test_bad_config_fails_before_any_job(workdir, bad, named):
@@ -62,7 +66,21 @@ def test_bad_config_fails_before_any_job(workdir, bad, named):
     r = snakemake(workdir, "--cores", "1", "--configfile", "bad.yaml")
     assert r.returncode != 0
     assert named in r.stdout + r.stderr
-    assert not (workdir / "results").exists()
+    assert not (workdir / "results").exists() and not (workdir / "PWNED").exists()
+
+
+def test_snakemake_reads_a_config_as_kx_does(workdir):
+    """One reading (config_file.resolve): every job gets the parameters kx check and kx run resolve for its variant,
+    from the file alone (not merged over config/config.yaml: rsgan's tau_factor stays the model's)."""
+    from kx_tasks.core import config_file, settings
+
+    r = snakemake(workdir, "-n", "-p", "--configfile", "config/smoke.yaml")
+    assert r.returncode == 0, r.stderr
+    config = config_file.resolve([workdir / "config" / "smoke.yaml"])
+    expected = settings.user_params(config["tasks"]["rsgan"], "mnist.rsgan_sn")
+    assert "tau_factor" not in expected
+    line = next(x for x in r.stdout.splitlines() if "kx stage train rsgan --variant mnist.rsgan_sn" in x)
+    assert f"--params '{json.dumps(expected, sort_keys=True)}'" in line, line
 
 
 @pytest.mark.slow

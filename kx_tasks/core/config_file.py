@@ -123,6 +123,16 @@ def schema() -> dict:
     return yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
 
 
+PATH_KEYS = ("data_dir", "report_dir")  # values that reach a shell command: a plain path and nothing else
+
+
+def not_a_path(key: str, value) -> str:
+    return (
+        f"{key}: {value!r} is not a plain path (letters, digits and . _ / + - only, not starting with -): the value "
+        "reaches a shell command"
+    )
+
+
 def schema_problems(config: dict) -> list[str]:
     """One line per violation of workflow/schemas/config.schema.yaml: `key: message`."""
     from jsonschema import Draft202012Validator
@@ -135,14 +145,15 @@ def schema_problems(config: dict) -> list[str]:
             for extra in sorted(set(e.instance) - set(known)):
                 out.append(f"{_key([*e.absolute_path, extra])}: not a known key (known: {', '.join(known)})")
         elif e.validator == "pattern":
-            out.append(
-                f"{_key(e.absolute_path)}: {e.instance!r} is not a plain path (letters, digits and . _ / + - only, "
-                "not starting with -): the value reaches a shell command"
-            )
+            out.append(not_a_path(_key(e.absolute_path), e.instance))
         elif e.validator == "uniqueItems":
             out.append(f"{_key(e.absolute_path)}: repeated items in {e.instance!r}")
         else:
             out.append(f"{_key(e.absolute_path)}: {e.message}")
+    for key in PATH_KEYS:  # the schema's pattern lets a final newline through (Python's `$`): refused here
+        value = config.get(key)
+        if isinstance(value, str) and value.endswith("\n") and schema()["properties"][key].get("pattern"):
+            out.append(not_a_path(key, value))
     return out
 
 

@@ -128,7 +128,8 @@ def collect(run_dirs: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
             }
         )
     metrics = pd.DataFrame(rows, columns=COLUMNS).sort_values(COLUMNS[:4], ignore_index=True)
-    return metrics, pd.DataFrame(runs).sort_values(["task", "variant", "seed"], ignore_index=True)
+    runs = pd.DataFrame(runs, columns=None if runs else ["task", "variant", "seed", "dir", "params"])
+    return metrics, runs.sort_values(["task", "variant", "seed"], ignore_index=True)
 
 
 NO_FINISHED_RUNS = "no finished runs"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 
 from kx_tasks.core import params as P
@@ -273,7 +274,17 @@ def run_params(task: Task, block: dict, variant: str) -> Params:
                 f"pins {key} = {pins[key]!r} (kx info {task.name}); remove it, or set it under "
                 f"tasks.{task.name}.variant_overrides for the variants that take it"
             )
-    return build_params(task.params, {**user, **pins}, f"tasks.{task.name}.params")
+    where = f"tasks.{task.name}.params"
+    try:
+        return build_params(task.params, {**user, **pins}, where)
+    except ConfigError as e:  # each line names the key that set the value: params, or a variant's overrides
+        lines = []
+        for line in str(e).splitlines():
+            field = re.match(re.escape(where) + r"\.(\w+)", line)
+            if field and field.group(1) in user:
+                line = _set_at(task.name, block, variant, field.group(1)) + line[field.end() :]
+            lines.append(line)
+        raise ConfigError("\n".join(lines)) from None
 
 
 def artefact_params(config: dict, artefact: Artefact) -> Params:
