@@ -37,8 +37,8 @@ include: "workflow/rules/report.smk"
 onerror:
     shell(
         "mkdir -p results/logs && kx report --partial --out {out:q} {runs:q} > results/logs/report.log 2>&1 "
-        "&& echo kx: partial report, failed runs listed: {index:q} "
-        "|| echo kx: the partial report failed too: results/logs/report.log",
+        "&& echo 'kx: partial report (failed runs listed):' {index:q} "
+        "|| echo 'kx: the partial report failed too: results/logs/report.log'",
         runs=run_roots(),
         out=REPORT,
         index=f"{REPORT}/index.html",

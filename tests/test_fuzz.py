@@ -421,3 +421,46 @@ def test_kx_run_rebuilds_an_artefact_built_under_other_parameters(tmp_path, monk
         runner.built_by(tmp_path / "out" / "artefacts" / "toy" / "shared")
         == settings.make_artefact_run({"artefacts": {"toy": {"params": {"size": 2}}}}, toy, "shared").run_hash()
     )
+
+
+def test_a_stage_refuses_an_artefact_built_under_other_parameters(tmp_path):
+    """As the pipeline runs a stage (`kx stage ... --expect NAME=RUNHASH`): a stale artefact is refused."""
+    import dataclasses
+
+    from kx_tasks.core.registry import Artefact, Stage, TaskError
+
+    toy = Artefact(name="toy", summary="a toy", build="test_fuzz:build_toy", params=ToyParams, per_seed=False)
+    built = {
+        size: settings.make_artefact_run({"artefacts": {"toy": {"params": {"size": size}}}}, toy, "shared")
+        for size in (1, 2)
+    }
+    runner.build_artefact(toy, built[1], {}, tmp_path / "toy")
+    task = dataclasses.replace(
+        TASKS["det"], stages={**TASKS["det"].stages, "train": Stage("test_fuzz:reads_toy", artefacts=("toy",))}
+    )
+    run = settings.make_run({}, task, "float64", 0)
+    with pytest.raises(TaskError, match=r"artefact 'toy' was built under other parameters"):
+        runner.run_stage(
+            task, "train", run, {"toy": tmp_path / "toy"}, tmp_path / "train", artefacts={"toy": built[2].run_hash()}
+        )
+    assert not (tmp_path / "train").exists()
+    runner.run_stage(
+        task, "train", run, {"toy": tmp_path / "toy"}, tmp_path / "train", artefacts={"toy": built[1].run_hash()}
+    )
+    assert (tmp_path / "train" / "seen.txt").read_text() == "1"
+
+
+def test_a_claim_worded_on_a_parameter_reads_it_as_it_ran(tmp_path):
+    """MAE's identity claims are read at the mask ratios that ran, never at the default wording's."""
+    run = tmp_path / "runs" / "mlm_mae" / "mae" / "seed0"
+    params = {"mae_ratios": [0.3]}
+    for stage in ("train", "eval"):
+        (run / stage).mkdir(parents=True)
+        record = {"task": "mlm_mae", "variant": "mae", "seed": 0, "wall_time_s": 1.0, "device": "cpu"}
+        (run / stage / "run.json").write_text(
+            json.dumps(record | {"config_hash": "h", "run_hash": "h", "git_commit": None})
+        )
+        (run / stage / "config.yaml").write_text(yaml.safe_dump({"params": params}))
+    (run / "eval" / "metrics.json").write_text(json.dumps({"mae.masked_f32": 1e-7}))
+    claims = report.build(TASKS, [run], tmp_path / "report").set_index("claim")
+    assert claims.loc["mae.identity_masked", "statement"].endswith("[as run: mae_ratios = [0.3]]")

@@ -9,7 +9,7 @@ kx docs [--check]                regenerate (or check) the parameter tables of c
 kx readme                        paste results/report/summary.md into README.md's results section
                                  (--task T: only T's sections, from a report that ran T alone)
 kx data DATASET --out FILE [--source DIR] [--downloads DIR]                              (rule prepare_data)
-kx stage STAGE TASK --variant V --seed S --out DIR [--params JSON] [--input NAME=PATH ...]  (stage rules)
+kx stage STAGE TASK --variant V --seed S --out DIR [--params JSON] [--input NAME=PATH ...] [--expect A=HASH ...]
 kx artefact NAME --key seedS|shared --out DIR [--params JSON] [--input NAME=PATH ...]     (rule artefact)
 kx report --out DIR [--partial] RUN_DIR ...                                     (rule report, onerror)
 
@@ -179,7 +179,7 @@ def parse_inputs(items: list[str]) -> dict[str, Path]:
     for item in items:
         name, sep, path = item.partition("=")
         if not sep:
-            raise ConfigError(f"--input: expected NAME=PATH, got {item!r}")
+            raise ConfigError(f"--input/--expect: expected NAME=VALUE, got {item!r}")
         inputs[name] = Path(path)
     return inputs
 
@@ -191,7 +191,8 @@ def cmd_stage(args) -> None:
     params = json.loads(args.params) if args.params else None
     config = {"device": args.device, "tasks": {task.name: {"params": params, "threads": args.threads}}}
     run = settings.make_run(config, task, args.variant, args.seed, args.stage)
-    runner.run_stage(task, args.stage, run, parse_inputs(args.input), args.out)
+    expected = {name: str(h) for name, h in parse_inputs(args.expect).items()}
+    runner.run_stage(task, args.stage, run, parse_inputs(args.input), args.out, artefacts=expected)
 
 
 def cmd_artefact(args) -> None:
@@ -276,6 +277,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("task")
     s.add_argument("--variant", required=True)
     s.add_argument("--seed", type=int, required=True)
+    s.add_argument(
+        "--expect", action="append", default=[], help="ARTEFACT=RUNHASH: the run hash an artefact input must carry"
+    )
     add_job_args(s)
     s.set_defaults(fn=cmd_stage)
 

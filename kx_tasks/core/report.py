@@ -168,7 +168,9 @@ def as_run(params: dict, names: tuple[str, ...]) -> str:
     return "; ".join(f"{k} = {params.get(k)}" for k in names)
 
 
-def judge_claims(tasks: dict[str, Task], metrics: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.DataFrame:
+def judge_claims(tasks: dict[str, Task], metrics: pd.DataFrame, records: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One verdict per claim and variant that ran. records: the runs table (collect), whose `params` give the
+    settings that claims worded on a parameter (Claim.params) were read at."""
     out = []
     for name, part in metrics.groupby("task"):
         if name not in tasks:
@@ -179,8 +181,8 @@ def judge_claims(tasks: dict[str, Task], metrics: pd.DataFrame, runs: pd.DataFra
                     continue
                 table = runs.pivot(index="seed", columns="metric", values="value")
                 statement = claim.statement
-                if claim.params and runs is not None:  # wording that depends on the run's settings: as they ran
-                    ran = runs[(runs.task == name) & (runs.variant == variant)]["params"]
+                if claim.params and records is not None:  # wording that depends on the run's settings: as they ran
+                    ran = records[(records.task == name) & (records.variant == variant)]["params"]
                     said = sorted({as_run(p, claim.params) for p in ran})
                     statement += f" [as run: {' | '.join(said)}]"
                 row = {

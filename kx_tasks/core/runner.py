@@ -73,13 +73,28 @@ def check_metrics(metrics, task: str) -> dict[str, float]:
     return out
 
 
-def run_stage(task: Task, stage: str, run: Run, inputs: dict[str, Path], out_dir: str | Path) -> dict | None:
-    """Run `stage` into `out_dir`; the directory appears only when the stage has finished.
+def check_artefacts_match(inputs: dict[str, Path], expected: dict[str, str]) -> None:
+    """Every artefact the stage reads was built under the parameters its config gives it (run hash `expected`)."""
+    for name, wanted in expected.items():
+        built = built_by(Path(inputs[name])) if name in inputs else None
+        if built != wanted:
+            raise TaskError(
+                f"{inputs.get(name, name)}: artefact '{name}' was built under other parameters (run hash {built}, "
+                f"this config's {wanted}); rebuild it (Snakemake does when its parameters change)"
+            )
+
+
+def run_stage(
+    task: Task, stage: str, run: Run, inputs: dict[str, Path], out_dir: str | Path, artefacts: dict | None = None
+) -> dict | None:
+    """Run `stage` into `out_dir`; the directory appears only when the stage has finished. `artefacts`: name -> the
+    run hash each artefact input must carry (the pipeline passes them; a stale one is refused).
 
     Writes beside the stage's own files: config.yaml (the resolved run), run.json (the record), and for
     `evaluate` metrics.json. Returns the metrics for `evaluate`, else None. The stage also gets
     inputs["checkpoints"], a directory that outlives a failed or killed attempt (see kx_tasks.core.checkpoints).
     """
+    check_artefacts_match(inputs, artefacts or {})
     fn = stage_function(task, stage)  # imports the stage's module (and torch, if it uses it) before seeding
     gpu = stages.uses_gpu(task.stages[stage].resources.gpu, run.device)
     return _execute(fn, stage, run, inputs, Path(out_dir), gpu, task.name)

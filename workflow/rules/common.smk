@@ -74,6 +74,21 @@ def stage_inputs(stage):
     return inputs
 
 
+def artefact_hashes(stage):
+    """--expect NAME=RUNHASH for every artefact the stage reads: the run hash this config gives it, which the stage
+    checks against the artefact's own record (a list, for `{params.expect:q}`)."""
+
+    def get(wildcards):
+        out = []
+        for name in task_of(wildcards).stages[stage].artefacts_for(wildcards.variant):
+            key = stages.artefact_key(ARTEFACTS[name].per_seed, int(wildcards.seed))
+            build = settings.make_artefact_run(config, ARTEFACTS[name], key)
+            out += ["--expect", f"{name}={build.run_hash()}"]
+        return out
+
+    return get
+
+
 def artefact_inputs(wildcards):
     return {
         name: f"results/data/{name}.npz"

@@ -21,10 +21,11 @@ rule augment:
     params:
         task=task_params,
         inputs=input_args,
+        expect=artefact_hashes("augment"),
         device=config["device"],
     shell:
         "kx stage augment {wildcards.task:q} --variant {wildcards.variant:q} --seed {wildcards.seed:q} "
-        "--params {params.task:q} --device {params.device:q} --threads {threads:q} {params.inputs:q} "
+        "--params {params.task:q} {params.expect:q} --device {params.device:q} --threads {threads:q} {params.inputs:q} "
         "--out {output:q} > {log:q} 2>&1"
 
 
@@ -47,10 +48,11 @@ rule train:
     params:
         task=task_params,
         inputs=input_args,
+        expect=artefact_hashes("train"),
         device=config["device"],
     shell:
         "kx stage train {wildcards.task:q} --variant {wildcards.variant:q} --seed {wildcards.seed:q} "
-        "--params {params.task:q} --device {params.device:q} --threads {threads:q} {params.inputs:q} "
+        "--params {params.task:q} {params.expect:q} --device {params.device:q} --threads {threads:q} {params.inputs:q} "
         "--out {output:q} > {log:q} 2>&1"
 
 
@@ -85,11 +87,12 @@ rule evaluate:
     params:
         task=task_params,
         inputs=input_args,
+        expect=artefact_hashes("evaluate"),
         device=config["device"],
         captions=figure_captions,
     shell:
         "kx stage evaluate {wildcards.task:q} --variant {wildcards.variant:q} --seed {wildcards.seed:q} "
-        "--params {params.task:q} --device {params.device:q} --threads {threads:q} {params.inputs:q} "
+        "--params {params.task:q} {params.expect:q} --device {params.device:q} --threads {threads:q} {params.inputs:q} "
         "--out {output:q} > {log:q} 2>&1"
 
 
