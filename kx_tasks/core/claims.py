@@ -3,7 +3,9 @@
 A claim reads one metric (and, for comparisons, a baseline metric) from every seed of a (task, variant) and
 returns a verdict: reproduced, not reproduced, or inconclusive, always with the reason. Thresholds are judged on
 a 95% Student-t interval of the mean over seeds, comparisons on a paired t-test, so a single lucky seed cannot
-make a claim hold.
+make a claim hold. A comparison's verdict carries its statistics (kx_tasks.core.stats.Paired: the effect with its
+interval, P(A > B), mde, seeds needed) and, when it rests on a test at α, that test's p-value: the report adjusts
+those over all its claims (Holm) and each judge re-reads its verdict at the adjusted p (`adjusted`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kx_tasks.core.stats import Paired, paired
+
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
 CONFIDENCE = 0.95
 
@@ -21,6 +25,8 @@ CONFIDENCE = 0.95
 class Verdict:
     verdict: str
     reason: str
+    stats: Paired | None = None  # a comparison's statistics (over the paired seeds)
+    tested: bool = False  # the verdict rests on stats.p < α: the multiplicity adjustment may undo it
 
 
 @dataclass(frozen=True)
@@ -125,19 +131,19 @@ class Within:
         return Verdict(INCONCLUSIVE, f"{note} overlaps the edge of [{lo:g}, {hi:g}]")
 
 
-def _paired(values, baseline, higher_is_better: bool) -> tuple[float, float, int] | Verdict:
-    """(mean difference in the better direction, two-sided paired t-test p, n), or an inconclusive Verdict for one
-    seed. A difference without variance gives p = 0 (1 when it is zero)."""
-    x, y = np.asarray(values, float), np.asarray(baseline, float)
-    diff = (x - y) if higher_is_better else (y - x)
-    mean = float(diff.mean())
-    if len(diff) < 2:
-        return Verdict(INCONCLUSIVE, f"1 seed (difference {mean:+.4g}); a paired test needs ≥ 2")
-    if np.ptp(diff) <= 1e-12 * max(1.0, abs(mean)):
-        return mean, (0.0 if diff[0] != 0 else 1.0), len(diff)
-    from scipy import stats
+def _paired(values, baseline, higher_is_better: bool) -> Paired | Verdict:
+    """The paired statistics (kx_tasks.core.stats.paired), or an inconclusive Verdict for one seed."""
+    stats = paired(values, baseline, higher_is_better)
+    if stats.n < 2:
+        return Verdict(INCONCLUSIVE, f"1 seed (difference {stats.effect:+.4g}); a paired test needs ≥ 2", stats)
+    return stats
 
-    return mean, float(stats.ttest_rel(x, y).pvalue), len(diff)
+
+def _undone(verdict: Verdict, p_adjusted: float, alpha: float, otherwise: str) -> Verdict:
+    """A verdict that rested on p < α, re-read at the Holm-adjusted p: kept, or `otherwise` when no longer < α."""
+    if not verdict.tested or p_adjusted < alpha:
+        return verdict
+    return Verdict(otherwise, f"{verdict.reason}; Holm-adjusted p={p_adjusted:.3g} ≥ α", verdict.stats, False)
 
 
 @dataclass(frozen=True)
@@ -157,14 +163,16 @@ class Beats:
     def judge(self, values, baseline=None) -> Verdict:
         if baseline is None:
             return Verdict(INCONCLUSIVE, f"baseline metric '{self.baseline}' is missing")
-        paired = _paired(values, baseline, self.higher_is_better)
-        if isinstance(paired, Verdict):
-            return paired
-        mean, p, n = paired
-        note = f"mean difference {mean:+.4g} in the claimed direction, p={p:.3g}, n={n}"
-        if p < self.alpha:
-            return Verdict(REPRODUCED if mean > 0 else NOT_REPRODUCED, note)
-        return Verdict(INCONCLUSIVE, note + f" (not significant at α={self.alpha:g})")
+        st = _paired(values, baseline, self.higher_is_better)
+        if isinstance(st, Verdict):
+            return st
+        note = f"mean difference {st.effect:+.4g} in the claimed direction, p={st.p:.3g}, n={st.n}"
+        if st.p < self.alpha:
+            return Verdict(REPRODUCED if st.effect > 0 else NOT_REPRODUCED, note, st, tested=True)
+        return Verdict(INCONCLUSIVE, note + f" (not significant at α={self.alpha:g})", st)
+
+    def adjusted(self, verdict: Verdict, p_adjusted: float) -> Verdict:
+        return _undone(verdict, p_adjusted, self.alpha, INCONCLUSIVE)
 
 
 @dataclass(frozen=True)
@@ -183,14 +191,16 @@ class NoWorse:
     def judge(self, values, baseline=None) -> Verdict:
         if baseline is None:
             return Verdict(INCONCLUSIVE, f"no run of {self.variant} reported '{self.baseline}'")
-        paired = _paired(values, baseline, self.higher_is_better)
-        if isinstance(paired, Verdict):
-            return paired
-        mean, p, n = paired
-        note = f"mean difference {mean:+.4g} (positive: better), p={p:.3g}, n={n}"
-        if mean < 0 and p < self.alpha:
-            return Verdict(NOT_REPRODUCED, note + " (significantly worse)")
-        return Verdict(REPRODUCED, note + " (not significantly worse)")
+        st = _paired(values, baseline, self.higher_is_better)
+        if isinstance(st, Verdict):
+            return st
+        note = f"mean difference {st.effect:+.4g} (positive: better), p={st.p:.3g}, n={st.n}"
+        if st.effect < 0 and st.p < self.alpha:
+            return Verdict(NOT_REPRODUCED, note + " (significantly worse)", st, tested=True)
+        return Verdict(REPRODUCED, note + " (not significantly worse)", st)
+
+    def adjusted(self, verdict: Verdict, p_adjusted: float) -> Verdict:
+        return _undone(verdict, p_adjusted, self.alpha, REPRODUCED)
 
 
 @dataclass(frozen=True)
@@ -210,7 +220,8 @@ class SameAs:
             return Verdict(INCONCLUSIVE, f"no run of {self.variant} reported '{self.baseline}'")
         diff = np.asarray(values, float) - np.asarray(baseline, float)
         verdict = Within(0.0, self.tolerance).judge(diff)
-        return Verdict(verdict.verdict, f"difference {diff.mean():+.4g}: {verdict.reason}")
+        st = paired(values, baseline)
+        return Verdict(verdict.verdict, f"difference {diff.mean():+.4g}: {verdict.reason}", st)
 
 
 @dataclass(frozen=True)
@@ -238,28 +249,32 @@ class BestAmong:
         best = max(means, key=lambda v: sign * means[v])
         ranking = ", ".join(f"{v} {means[v]:.4g}" for v in sorted(means, key=lambda v: -sign * means[v]))
 
-        def paired(a: str, b: str):
+        def compare(a: str, b: str):
             seeds = sorted(set(present[a]) & set(present[b]))
             return _paired([present[a][k] for k in seeds], [present[b][k] for k in seeds], self.higher_is_better)
 
         if best in self.winners:
-            result = paired(best, self.reference)
-            if isinstance(result, Verdict):
-                return Verdict(INCONCLUSIVE, f"best {best} ({ranking}); {result.reason}")
-            mean, p, n = result
-            note = f"best {best} ({ranking}); vs {self.reference}: {mean:+.4g}, p={p:.3g}, n={n}"
-            return Verdict(REPRODUCED if p < self.alpha and mean > 0 else INCONCLUSIVE, note)
-        beaten = []
-        for w in (w for w in self.winners if w in present):
-            result = paired(self.reference, w)
-            beaten.append(not isinstance(result, Verdict) and result[1] < self.alpha and result[0] > 0)
+            st = compare(best, self.reference)
+            if isinstance(st, Verdict):
+                return Verdict(INCONCLUSIVE, f"best {best} ({ranking}); {st.reason}", st.stats)
+            note = f"best {best} ({ranking}); vs {self.reference}: {st.effect:+.4g}, p={st.p:.3g}, n={st.n}"
+            won = st.p < self.alpha and st.effect > 0
+            return Verdict(REPRODUCED if won else INCONCLUSIVE, note, st, tested=won)
+        results = [compare(self.reference, w) for w in self.winners if w in present]
+        beaten = [not isinstance(r, Verdict) and r.p < self.alpha and r.effect > 0 for r in results]
         if all(beaten):
+            weakest = max(results, key=lambda r: r.p)  # every one must hold: the largest p decides
             return Verdict(
                 NOT_REPRODUCED,
                 f"best {best} ({ranking}); {self.reference} beats every one of "
                 f"{', '.join(self.winners)} (paired, α={self.alpha:g})",
+                weakest,
+                tested=True,
             )
         return Verdict(INCONCLUSIVE, f"best {best} ({ranking}), not one of {', '.join(self.winners)}")
+
+    def adjusted(self, verdict: Verdict, p_adjusted: float) -> Verdict:
+        return _undone(verdict, p_adjusted, self.alpha, INCONCLUSIVE)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import math
 import os
 import re
 from datetime import datetime, timezone
@@ -21,20 +22,50 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from kx_tasks import __version__
 from kx_tasks.core import stages
-from kx_tasks.core.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, BestAmong, Summary
+from kx_tasks.core.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, BestAmong, Summary, Verdict
 from kx_tasks.core.io import atomic_path, read_json, read_jsonl, read_yaml, write_text
 from kx_tasks.core.plotting import read_caption
 from kx_tasks.core.records import TIMINGS, git_commit
 from kx_tasks.core.registry import Task, TaskError, resolve
 from kx_tasks.core.settings import run_hash
+from kx_tasks.core.stats import MAX_SEEDS, holm
 
 log = logging.getLogger("kx")
 
 COLUMNS = ["task", "variant", "seed", "metric", "value"]
 VERDICTS = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE)
 VERDICT_CLASS = {REPRODUCED: "reproduced", NOT_REPRODUCED: "not", INCONCLUSIVE: "inconclusive"}
-CLAIM_COLUMNS = ["claim", "source", "variant", "rule", "measured", "verdict", "reason"]
-CLAIM_TABLE = ["task", "claim", "source", "statement", "variant", "rule", "n", "measured", "verdict", "reason"]
+CLAIM_COLUMNS = ["claim", "source", "variant", "rule", "measured", "verdict", "reason", "comparison"]
+# A comparison's numbers (kx_tasks.core.stats), in claims.csv under these names for tools.
+COMPARISON = [
+    "effect",
+    "effect_low",
+    "effect_high",
+    "p_improve",
+    "p_improve_low",
+    "p_improve_high",
+    "delta",
+    "mde",
+    "seeds_needed",
+    "p",
+    "p_adjusted",
+    "look",
+    "tested",
+    "verdict_unadjusted",
+]
+CLAIM_TABLE = [
+    "task",
+    "claim",
+    "source",
+    "statement",
+    "variant",
+    "rule",
+    "n",
+    "measured",
+    "verdict",
+    "reason",
+    *COMPARISON,
+]
 
 
 def stage_hashes(run_dir: Path) -> dict[str, str]:
@@ -163,6 +194,61 @@ def unjudged_claims(tasks: dict[str, Task], run_dirs: list[Path], metrics: pd.Da
     return pd.DataFrame(out, columns=CLAIM_TABLE)
 
 
+def comparison(claim, verdict) -> dict:
+    """The comparison columns of a verdict with statistics: effect and interval, P(A > B), δ, mde, seeds needed,
+    the test's p (only where the verdict is decided by a test at α: the family the report adjusts)."""
+    st = verdict.stats
+    if st is None:
+        return {}
+    delta = getattr(claim.judge, "tolerance", None)  # an equivalence band is the claim's smallest effect
+    needed = st.seeds_needed(delta) if st.n > 1 else math.inf
+    return {
+        "effect": st.effect,
+        "effect_low": st.effect_low,
+        "effect_high": st.effect_high,
+        "p_improve": st.p_improve,
+        "p_improve_low": st.p_improve_low,
+        "p_improve_high": st.p_improve_high,
+        "delta": delta,
+        "mde": st.mde(),
+        "seeds_needed": f"> {MAX_SEEDS}" if math.isinf(needed) else str(int(needed)),
+        "p": st.p if hasattr(claim.judge, "adjusted") else math.nan,
+        "look": 1,
+        "tested": verdict.tested,
+    }
+
+
+def comparison_text(row) -> str:
+    """One cell for the page and summary.md: effect [95% CI]; P(A>B) [CI]; δ; mde; seeds needed; p → Holm."""
+    if pd.isna(row.effect):
+        return ""
+    parts = [
+        f"effect {row.effect:+.3g} [{row.effect_low:+.3g}, {row.effect_high:+.3g}]",
+        f"P(A>B) {row.p_improve:.2f} [{row.p_improve_low:.2f}, {row.p_improve_high:.2f}]",
+    ]
+    if not pd.isna(row.delta):
+        parts.append(f"δ {row.delta:.3g}")
+    parts += [f"mde {row.mde:.3g}", f"seeds needed {row.seeds_needed}"]
+    if not pd.isna(row.p):
+        parts.append(f"p {row.p:.3g}, Holm {row.p_adjusted:.3g}")
+    return "; ".join(parts)
+
+
+def adjust_for_multiplicity(tasks: dict[str, Task], claims: pd.DataFrame) -> pd.DataFrame:
+    """Holm over every test of the report; each verdict that rested on its test is re-read at the adjusted p (the
+    counts everywhere are of these verdicts; `verdict_unadjusted` keeps the raw ones)."""
+    claims = claims.copy()
+    claims["p_adjusted"] = holm(claims["p"].to_numpy(dtype=float))
+    claims["verdict_unadjusted"] = claims["verdict"]
+    judges = {(t, c.id): c.judge for t, task in tasks.items() for c in task.claims}
+    for i, row in claims.iterrows():
+        judge = judges.get((row.task, row.claim))
+        if row.tested is True and hasattr(judge, "adjusted"):
+            verdict = judge.adjusted(Verdict(row.verdict, row.reason, tested=True), float(row.p_adjusted))
+            claims.loc[i, ["verdict", "reason"]] = [verdict.verdict, verdict.reason]
+    return claims
+
+
 def as_run(params: dict, names: tuple[str, ...]) -> str:
     """The values of the parameters a claim's wording depends on, as the runs had them."""
     return "; ".join(f"{k} = {params.get(k)}" for k in names)
@@ -199,7 +285,15 @@ def judge_claims(tasks: dict[str, Task], metrics: pd.DataFrame, records: pd.Data
                     pool = {v: dict(zip(r.seed, r.value, strict=True)) for v, r in rows.groupby("variant")}
                     verdict = claim.judge.judge_pool(pool)
                     measured = Summary.of(table[claim.metric].dropna()).text() if claim.metric in table else "missing"
-                    out.append({**row, "measured": measured, "verdict": verdict.verdict, "reason": verdict.reason})
+                    out.append(
+                        {
+                            **row,
+                            **comparison(claim, verdict),
+                            "measured": measured,
+                            "verdict": verdict.verdict,
+                            "reason": verdict.reason,
+                        }
+                    )
                     continue
                 if claim.metric not in table or table[claim.metric].isna().all():
                     reason = f"no run reported '{claim.metric}'"
@@ -227,6 +321,7 @@ def judge_claims(tasks: dict[str, Task], metrics: pd.DataFrame, records: pd.Data
                 out.append(
                     {
                         **row,
+                        **comparison(claim, verdict),
                         "n": len(values),
                         "measured": f"{measured}; {note}" if note else measured,
                         "verdict": verdict.verdict,
@@ -378,6 +473,8 @@ def build(tasks: dict[str, Task], run_dirs: list[Path], out_dir: Path, partial: 
     metrics, runs = collect([d for d in run_dirs if tuple(parse_run_dir(d).values()) not in bad])
     claims = judge_claims(tasks, metrics, runs)
     claims = pd.concat([claims, unjudged_claims(tasks, run_dirs, metrics)], ignore_index=True)
+    claims = adjust_for_multiplicity(tasks, claims)
+    claims["comparison"] = [comparison_text(row) for row in claims.itertuples()]
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir / "summary.csv", suffix=".csv") as tmp:
         metrics.to_csv(tmp, index=False, float_format="%.10g")
