@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from kx_tasks.core.claims import NOT_REPRODUCED, REPRODUCED, Beats, Claim, NoWorse, SameAs
+from kx_tasks.core.claims import CONTRADICTED, REPRODUCED, Beats, Claim, Delta, NoWorse, SameAs
 from kx_tasks.core.report import judge_claims
 from kx_tasks.core.settings import make_run
 from kx_tasks.mixup import TASK
@@ -155,14 +155,14 @@ def test_cross_variant_judges():
     metrics = pd.DataFrame(rows)
     claims = (
         Claim("c.beats", "", "test_acc", Beats("test_acc", variant="a.erm"), variants=("a.mixup",)),
-        Claim("c.noworse", "", "test_acc", NoWorse("a.mixup", "test_acc"), variants=("a.erm",)),
+        Claim("c.noworse", "", "test_acc", NoWorse("a.mixup", "test_acc"), variants=("a.erm",), delta=Delta(0.005, "")),
         Claim("c.same", "", "test_acc", SameAs("a.erm", "test_acc", 0.005), variants=("a.mixup",)),
     )
     task = TASK.__class__(**{**TASK.__dict__, "claims": claims})
     out = judge_claims({"mixup": task}, metrics).set_index("claim")
     assert out.loc["c.beats", "verdict"] == REPRODUCED  # +0.01 on every seed
-    assert out.loc["c.noworse", "verdict"] == NOT_REPRODUCED  # erm is significantly below mixup
-    assert out.loc["c.same", "verdict"] == NOT_REPRODUCED  # 0.01 apart, band ±0.005
+    assert out.loc["c.noworse", "verdict"] == CONTRADICTED  # erm is 0.01 below mixup in every seed, margin 0.005
+    assert out.loc["c.same", "verdict"] == CONTRADICTED  # 0.01 apart, band ±0.005
 
 
 def test_report_figures_across_variants(tmp_path):

@@ -94,12 +94,12 @@ def test_the_report_adjusts_every_test_and_rereads_the_verdicts(tmp_path, monkey
     adjusted verdicts; claims.csv keeps the raw ones and every comparison column."""
     import dataclasses
 
-    from kx_tasks.core.claims import Claim
+    from kx_tasks.core.claims import Claim, Delta
 
     tasks = discover()
     claims = (
-        Claim("det.a", "a beats b", "a", Beats("b")),
-        Claim("det.c", "c beats d", "c", Beats("d")),
+        Claim("det.a", "a beats b", "a", Beats("b"), delta=Delta(0.01, "a test")),
+        Claim("det.c", "c beats d", "c", Beats("d"), delta=Delta(0.01, "a test")),
     )
     tasks = {**tasks, "det": dataclasses.replace(tasks["det"], claims=claims)}
     a, c = [1.07, 1.10, 1.13], [1.06, 1.10, 1.14]  # against 1.0: p = 0.029 and 0.049 alone, 0.058 both under Holm
@@ -113,7 +113,7 @@ def test_the_report_adjusts_every_test_and_rereads_the_verdicts(tmp_path, monkey
         row = table.loc[claim]
         assert row.effect_low <= row.effect <= row.effect_high and row.look == 1 and row.mde > 0
         assert (row.verdict, row.verdict_unadjusted) == (INCONCLUSIVE, REPRODUCED)
-        assert "Holm-adjusted p=" in row.reason
+        assert "Holm-adjusted p=" in row.reason and row.delta > 0
     index = (tmp_path / "report" / "index.html").read_text()
     assert "0 reproduced" in index and "effect +0.1 [" in index
     import pandas as pd
@@ -136,6 +136,7 @@ def test_the_report_adjusts_every_test_and_rereads_the_verdicts(tmp_path, monkey
 
 def test_holm_undoes_a_verdict_that_only_a_raw_p_supported():
     verdict = Beats("b").judge([1.10, 1.21, 1.15, 1.32], [1.0, 1.1, 1.05, 1.2])
-    assert verdict.verdict == REPRODUCED and verdict.tested and verdict.stats.p < 0.05
-    assert Beats("b").adjusted(verdict, 0.2).verdict == INCONCLUSIVE
-    assert Beats("b").adjusted(verdict, 0.01) is verdict
+    assert verdict.verdict == REPRODUCED and verdict.p == verdict.stats.p < 0.05
+    undone = Beats("b").adjusted(verdict, 0.2)
+    assert undone.verdict == INCONCLUSIVE and "Holm-adjusted p=0.2" in undone.reason
+    assert Beats("b").adjusted(verdict, 0.01).verdict == REPRODUCED

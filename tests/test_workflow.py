@@ -104,7 +104,7 @@ def test_smoke_pipeline_report_and_noop_rerun(workdir):
     claims = pd.read_csv(results / "report" / "claims.csv")
     det = claims[claims.task == "det"]
     assert set(det.variant) == {"float64", "float32"} and (det.n == 2).all()
-    assert det.verdict.isin(["reproduced", "not reproduced", "inconclusive"]).all()
+    assert det.verdict.isin(["reproduced", "contradicted", "no effect", "inconclusive"]).all()
     # The stable method and the definition checks are exact statements; they hold on any seed.
     held = det.set_index(["claim", "variant"]).verdict
     assert held["det.kvolume", "float64"] == "reproduced"

@@ -1,7 +1,8 @@
 """Claims as data, and how each is judged from the metrics of several seeds.
 
 A claim reads one metric (and, for comparisons, a baseline metric) from every seed of a (task, variant) and
-returns a verdict: reproduced, not reproduced, or inconclusive, always with the reason. Thresholds are judged on
+returns a verdict: reproduced, contradicted, no effect (comparisons: the difference shown smaller than the claim's
+smallest effect of interest δ) or inconclusive, always with the reason. Thresholds are judged on
 a 95% Student-t interval of the mean over seeds, comparisons on a paired t-test, so a single lucky seed cannot
 make a claim hold. A comparison's verdict carries its statistics (kx_tasks.core.stats.Paired: the effect with its
 interval, P(A > B), mde, seeds needed) and, when it rests on a test at α, that test's p-value: the report adjusts
@@ -17,7 +18,13 @@ import numpy as np
 
 from kx_tasks.core.stats import Paired, paired
 
-REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
+# The four outcomes. Three are decisions: reproduced (the claim holds: significant in the claimed direction, or a
+# "same"/"no worse" shown within its margin δ), contradicted (significant the other way, or outside the margin), no
+# effect (the effect's interval lies inside ±δ: a decided negative for a claim that something is better); the
+# fourth, inconclusive, is not (the report says how many seeds would decide it).
+REPRODUCED, CONTRADICTED, NO_EFFECT, INCONCLUSIVE = "reproduced", "contradicted", "no effect", "inconclusive"
+VERDICTS = (REPRODUCED, CONTRADICTED, NO_EFFECT, INCONCLUSIVE)
+DECISIONS = (REPRODUCED, CONTRADICTED, NO_EFFECT)
 CONFIDENCE = 0.95
 
 
@@ -26,7 +33,24 @@ class Verdict:
     verdict: str
     reason: str
     stats: Paired | None = None  # a comparison's statistics (over the paired seeds)
-    tested: bool = False  # the verdict rests on stats.p < α: the multiplicity adjustment may undo it
+    p: float = math.nan  # the p-value of the claim's own test (the family the report adjusts); nan: no test
+    delta: float | None = None  # the smallest effect of interest it was judged with, in the metric's units
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A comparative claim's smallest effect of interest, in the metric's units (relative=True: as a fraction of the
+    baseline's mean), with its source or reason (the gain a paper reports, a fraction of it, the noise floor)."""
+
+    value: float
+    reason: str
+    relative: bool = False
+
+    def resolve(self, baseline) -> float:
+        return self.value * abs(float(np.mean(baseline))) if self.relative else self.value
+
+    def describe(self) -> str:
+        return f"δ = {self.value:g}" + (" × the baseline's mean" if self.relative else "")
 
 
 @dataclass(frozen=True)
@@ -97,16 +121,14 @@ def _threshold(values, value: float, above: bool, every_seed: bool) -> Verdict:
         worst = x.min() if above else x.max()
         if ok.all():
             return Verdict(REPRODUCED, f"all {len(x)} seeds {sign} {value:g} (worst {worst:.4g})")
-        return Verdict(
-            NOT_REPRODUCED, f"{int((~ok).sum())} of {len(x)} seeds miss {sign} {value:g} (worst {worst:.4g})"
-        )
+        return Verdict(CONTRADICTED, f"{int((~ok).sum())} of {len(x)} seeds miss {sign} {value:g} (worst {worst:.4g})")
     good = s.low >= value if above else s.high <= value
     bad = s.high < value if above else s.low > value
     note = _interval_note(s)
     if good:
         return Verdict(REPRODUCED, f"{note} {sign} {value:g}")
     if bad:
-        return Verdict(NOT_REPRODUCED, f"{note} misses {sign} {value:g}")
+        return Verdict(CONTRADICTED, f"{note} misses {sign} {value:g}")
     return Verdict(INCONCLUSIVE, f"{note} contains {value:g}")
 
 
@@ -127,7 +149,7 @@ class Within:
         if lo <= s.low and s.high <= hi:
             return Verdict(REPRODUCED, f"{note} inside [{lo:g}, {hi:g}]")
         if s.high < lo or s.low > hi:
-            return Verdict(NOT_REPRODUCED, f"{note} outside [{lo:g}, {hi:g}]")
+            return Verdict(CONTRADICTED, f"{note} outside [{lo:g}, {hi:g}]")
         return Verdict(INCONCLUSIVE, f"{note} overlaps the edge of [{lo:g}, {hi:g}]")
 
 
@@ -139,17 +161,31 @@ def _paired(values, baseline, higher_is_better: bool) -> Paired | Verdict:
     return stats
 
 
-def _undone(verdict: Verdict, p_adjusted: float, alpha: float, otherwise: str) -> Verdict:
-    """A verdict that rested on p < α, re-read at the Holm-adjusted p: kept, or `otherwise` when no longer < α."""
-    if not verdict.tested or p_adjusted < alpha:
-        return verdict
-    return Verdict(otherwise, f"{verdict.reason}; Holm-adjusted p={p_adjusted:.3g} ≥ α", verdict.stats, False)
+def _inside(st: Paired, delta: float | None) -> bool:
+    """The effect's 95% interval lies inside ±δ."""
+    return delta is not None and st.n > 1 and -delta < st.effect_low and st.effect_high < delta
+
+
+def _shift_p(st: Paired, shift: float) -> float:
+    """One-sided p of H0: mean difference ≤ −shift against > −shift (a non-inferiority test with margin `shift`),
+    from the summary (Student t with n − 1 degrees of freedom)."""
+    from scipy import stats
+
+    if st.sd == 0:
+        return 0.0 if st.effect > -shift else 1.0
+    t = (st.effect + shift) / (st.sd / math.sqrt(st.n))
+    return float(stats.t.sf(t, st.n - 1))
+
+
+def _delta_text(delta: float | None) -> str:
+    return "" if delta is None else f", δ={delta:.3g}"
 
 
 @dataclass(frozen=True)
 class Beats:
     """The metric is better than `baseline`, paired over seeds: another metric of the same runs, or with `variant`
-    the baseline metric of another variant of the same task (the same seeds: common random numbers)."""
+    the baseline metric of another variant of the same task (the same seeds: common random numbers). Reproduced or
+    contradicted by the two-sided paired t-test at α; no effect when the difference's 95% interval lies inside ±δ."""
 
     baseline: str
     higher_is_better: bool = True
@@ -160,25 +196,43 @@ class Beats:
         base = f"{self.baseline} of {self.variant}" if self.variant else self.baseline
         return f"{'>' if self.higher_is_better else '<'} {base} (paired t-test, α={self.alpha:g})"
 
-    def judge(self, values, baseline=None) -> Verdict:
+    def judge(self, values, baseline=None, delta: float | None = None) -> Verdict:
         if baseline is None:
             return Verdict(INCONCLUSIVE, f"baseline metric '{self.baseline}' is missing")
         st = _paired(values, baseline, self.higher_is_better)
         if isinstance(st, Verdict):
             return st
-        note = f"mean difference {st.effect:+.4g} in the claimed direction, p={st.p:.3g}, n={st.n}"
-        if st.p < self.alpha:
-            return Verdict(REPRODUCED if st.effect > 0 else NOT_REPRODUCED, note, st, tested=True)
-        return Verdict(INCONCLUSIVE, note + f" (not significant at α={self.alpha:g})", st)
+        return self.decide(st, delta, st.p)
+
+    def decide(self, st: Paired, delta: float | None, p: float) -> Verdict:
+        note = f"mean difference {st.effect:+.4g} in the claimed direction, p={p:.3g}, n={st.n}{_delta_text(delta)}"
+        if p < self.alpha:
+            return Verdict(REPRODUCED if st.effect > 0 else CONTRADICTED, note, st, st.p, delta)
+        if _inside(st, delta):
+            return Verdict(NO_EFFECT, note + " (95% interval inside ±δ)", st, st.p, delta)
+        return Verdict(INCONCLUSIVE, note + f" (not significant at α={self.alpha:g})", st, st.p, delta)
 
     def adjusted(self, verdict: Verdict, p_adjusted: float) -> Verdict:
-        return _undone(verdict, p_adjusted, self.alpha, INCONCLUSIVE)
+        return _reread(self, verdict, p_adjusted)
+
+
+def _reread(judge, verdict: Verdict, p_adjusted: float) -> Verdict:
+    """The verdict decided again at the Holm-adjusted p; the reason says so when that changes it."""
+    if verdict.stats is None or math.isnan(verdict.p):
+        return verdict
+    again = judge.decide(verdict.stats, verdict.delta, p_adjusted)
+    if again.verdict == verdict.verdict:
+        return Verdict(verdict.verdict, verdict.reason, verdict.stats, verdict.p, verdict.delta)
+    reason = f"{again.reason}; Holm-adjusted p={p_adjusted:.3g} (raw {verdict.p:.3g}: {verdict.verdict})"
+    return Verdict(again.verdict, reason, verdict.stats, verdict.p, verdict.delta)
 
 
 @dataclass(frozen=True)
 class NoWorse:
-    """The metric is not significantly worse than the same metric of another variant (paired over seeds): the
-    "at no cost" half of a claim. Not reproduced only when it is significantly worse."""
+    """The metric is no worse than the same metric of another variant by more than δ (paired over seeds): the
+    "at no cost" half of a claim, as a non-inferiority test with margin δ (one-sided paired t-test of
+    H0: difference ≤ −δ at α). Reproduced when that test rejects; contradicted when the difference's 95% interval lies
+    wholly below −δ; inconclusive otherwise ("not significantly worse" is not evidence of "no worse")."""
 
     variant: str
     baseline: str
@@ -186,49 +240,83 @@ class NoWorse:
     alpha: float = 0.05
 
     def describe(self) -> str:
-        return f"not significantly {'below' if self.higher_is_better else 'above'} {self.baseline} of {self.variant}"
+        side = "below" if self.higher_is_better else "above"
+        return f"not more than δ {side} {self.baseline} of {self.variant} (non-inferiority, α={self.alpha:g})"
 
-    def judge(self, values, baseline=None) -> Verdict:
+    def judge(self, values, baseline=None, delta: float | None = None) -> Verdict:
         if baseline is None:
             return Verdict(INCONCLUSIVE, f"no run of {self.variant} reported '{self.baseline}'")
+        if delta is None:
+            return Verdict(INCONCLUSIVE, "a non-inferiority claim needs its margin δ")
         st = _paired(values, baseline, self.higher_is_better)
         if isinstance(st, Verdict):
             return st
-        note = f"mean difference {st.effect:+.4g} (positive: better), p={st.p:.3g}, n={st.n}"
-        if st.effect < 0 and st.p < self.alpha:
-            return Verdict(NOT_REPRODUCED, note + " (significantly worse)", st, tested=True)
-        return Verdict(REPRODUCED, note + " (not significantly worse)", st)
+        return self.decide(st, delta, _shift_p(st, delta))
+
+    def decide(self, st: Paired, delta: float, p: float) -> Verdict:
+        note = (
+            f"mean difference {st.effect:+.4g} (positive: better), δ={delta:.3g}, non-inferiority p={p:.3g}, n={st.n}"
+        )
+        if p < self.alpha:
+            return Verdict(REPRODUCED, note + " (worse by less than δ)", st, _shift_p(st, delta), delta)
+        if st.n > 1 and st.effect_high < -delta:
+            return Verdict(CONTRADICTED, note + " (worse by more than δ)", st, _shift_p(st, delta), delta)
+        return Verdict(INCONCLUSIVE, note, st, _shift_p(st, delta), delta)
 
     def adjusted(self, verdict: Verdict, p_adjusted: float) -> Verdict:
-        return _undone(verdict, p_adjusted, self.alpha, REPRODUCED)
+        return _reread(self, verdict, p_adjusted)
 
 
 @dataclass(frozen=True)
 class SameAs:
-    """The per-seed difference to the same metric of another variant lies within ±tolerance (its 95% t-interval
-    inside the band: equivalence; outside it: not; otherwise inconclusive)."""
+    """The metric equals the same metric of another variant within ±tolerance (its smallest effect of interest δ),
+    paired over seeds: equivalence by two one-sided tests (TOST, statsmodels' ttost_paired) at α; contradicted when
+    the difference's 95% interval lies wholly outside ±δ; inconclusive otherwise."""
 
     variant: str
     baseline: str
     tolerance: float
+    alpha: float = 0.05
 
     def describe(self) -> str:
-        return f"= {self.baseline} of {self.variant} ± {self.tolerance:g} (paired)"
+        return f"= {self.baseline} of {self.variant} ± {self.tolerance:g} (paired TOST, α={self.alpha:g})"
 
-    def judge(self, values, baseline=None) -> Verdict:
+    def judge(self, values, baseline=None, delta: float | None = None) -> Verdict:
         if baseline is None:
             return Verdict(INCONCLUSIVE, f"no run of {self.variant} reported '{self.baseline}'")
-        diff = np.asarray(values, float) - np.asarray(baseline, float)
-        verdict = Within(0.0, self.tolerance).judge(diff)
-        st = paired(values, baseline)
-        return Verdict(verdict.verdict, f"difference {diff.mean():+.4g}: {verdict.reason}", st)
+        st = _paired(values, baseline, True)
+        if isinstance(st, Verdict):
+            return st
+        return self.decide(st, self.tolerance, tost_p(st, self.tolerance))
+
+    def decide(self, st: Paired, delta: float, p: float) -> Verdict:
+        note = (
+            f"difference {st.effect:+.4g} [{st.effect_low:+.4g}, {st.effect_high:+.4g}], TOST p={p:.3g} for ±{delta:g}"
+        )
+        if p < self.alpha:
+            return Verdict(REPRODUCED, note + " (equivalent)", st, tost_p(st, delta), delta)
+        if st.n > 1 and (st.effect_low > delta or st.effect_high < -delta):
+            return Verdict(CONTRADICTED, note + " (outside the band)", st, tost_p(st, delta), delta)
+        return Verdict(INCONCLUSIVE, note, st, tost_p(st, delta), delta)
+
+    def adjusted(self, verdict: Verdict, p_adjusted: float) -> Verdict:
+        return _reread(self, verdict, p_adjusted)
+
+
+def tost_p(st: Paired, delta: float) -> float:
+    """TOST's p for |mean difference| < δ: the larger of the two one-sided p-values (statsmodels' ttost_paired gives
+    the same from the raw values; tested)."""
+    lower = _shift_p(st, delta)  # H0: difference ≤ −δ
+    upper = _shift_p(Paired(st.n, -st.effect, st.sd, -st.effect_high, -st.effect_low, st.p, 0, 0, 0), delta)
+    return max(lower, upper)
 
 
 @dataclass(frozen=True)
 class BestAmong:
     """A sweep's best setting: the variant with the best mean of the metric over `pool` (variants of the same task,
-    paired by seed) must be one of `winners` and beat `reference` (paired t-test). Not reproduced when `reference`
-    beats every winner; inconclusive otherwise."""
+    paired by seed) must be one of `winners` and beat `reference` (paired t-test). Contradicted when `reference`
+    beats every winner; no effect when the best winner's difference to `reference` lies inside ±δ; inconclusive
+    otherwise."""
 
     pool: tuple[str, ...]
     winners: tuple[str, ...]
@@ -239,7 +327,7 @@ class BestAmong:
     def describe(self) -> str:
         return f"best of {', '.join(self.pool)} is one of {', '.join(self.winners)} and beats {self.reference}"
 
-    def judge_pool(self, values: dict[str, dict[int, float]]) -> Verdict:
+    def judge_pool(self, values: dict[str, dict[int, float]], delta: float | None = None) -> Verdict:
         """values: variant -> {seed: metric}; variants missing from the pool's runs are left out."""
         present = {v: values[v] for v in self.pool if values.get(v)}
         if self.reference not in present or not any(w in present for w in self.winners):
@@ -257,24 +345,41 @@ class BestAmong:
             st = compare(best, self.reference)
             if isinstance(st, Verdict):
                 return Verdict(INCONCLUSIVE, f"best {best} ({ranking}); {st.reason}", st.stats)
-            note = f"best {best} ({ranking}); vs {self.reference}: {st.effect:+.4g}, p={st.p:.3g}, n={st.n}"
-            won = st.p < self.alpha and st.effect > 0
-            return Verdict(REPRODUCED if won else INCONCLUSIVE, note, st, tested=won)
+            verdict = self.decide(st, delta, st.p)
+            return Verdict(
+                verdict.verdict, f"best {best} ({ranking}); vs {self.reference}: {verdict.reason}", st, st.p, delta
+            )
         results = [compare(self.reference, w) for w in self.winners if w in present]
         beaten = [not isinstance(r, Verdict) and r.p < self.alpha and r.effect > 0 for r in results]
         if all(beaten):
             weakest = max(results, key=lambda r: r.p)  # every one must hold: the largest p decides
             return Verdict(
-                NOT_REPRODUCED,
+                CONTRADICTED,
                 f"best {best} ({ranking}); {self.reference} beats every one of "
                 f"{', '.join(self.winners)} (paired, α={self.alpha:g})",
                 weakest,
-                tested=True,
+                weakest.p,
+                delta,
             )
         return Verdict(INCONCLUSIVE, f"best {best} ({ranking}), not one of {', '.join(self.winners)}")
 
+    def decide(self, st: Paired, delta: float | None, p: float) -> Verdict:
+        """The best setting (a winner) against the reference, or — for a contradiction — the reference against the
+        winner it beats least clearly."""
+        note = f"{st.effect:+.4g}, p={p:.3g}, n={st.n}{_delta_text(delta)}"
+        if p < self.alpha:
+            return Verdict(REPRODUCED if st.effect > 0 else INCONCLUSIVE, note, st, st.p, delta)
+        if _inside(st, delta):
+            return Verdict(NO_EFFECT, note + " (95% interval inside ±δ)", st, st.p, delta)
+        return Verdict(INCONCLUSIVE, note, st, st.p, delta)
+
     def adjusted(self, verdict: Verdict, p_adjusted: float) -> Verdict:
-        return _undone(verdict, p_adjusted, self.alpha, INCONCLUSIVE)
+        if verdict.verdict == CONTRADICTED:  # the reference beat every winner: it stands only at the adjusted p
+            if p_adjusted < self.alpha:
+                return verdict
+            reason = f"{verdict.reason}; Holm-adjusted p={p_adjusted:.3g} ≥ α (raw: contradicted)"
+            return Verdict(INCONCLUSIVE, reason, verdict.stats, verdict.p, verdict.delta)
+        return _reread(self, verdict, p_adjusted)
 
 
 @dataclass(frozen=True)
@@ -285,9 +390,18 @@ class Claim:
     judge: AtLeast | AtMost | Within | Beats | NoWorse | SameAs | BestAmong
     source: str = "post"  # "post": the blog's claim; "kx": a check kx adds
     variants: tuple[str, ...] | None = None  # None: judged on every variant that ran
+    # A comparison's smallest effect of interest, with its source (every comparative claim declares one; SameAs's
+    # tolerance is its own δ).
+    delta: Delta | None = None
     # Parameters the statement's wording depends on (e.g. the mask ratios an identity was checked at): the report
     # appends their values as the runs had them, so a claim is never read at settings that did not run.
     params: tuple[str, ...] = ()
 
     def rule(self) -> str:
-        return f"{self.metric} {self.judge.describe()}"
+        return f"{self.metric} {self.judge.describe()}" + (f", {self.delta.describe()}" if self.delta else "")
+
+    def delta_for(self, baseline) -> float | None:
+        """δ in the metric's units for this baseline (SameAs: its tolerance)."""
+        if isinstance(self.judge, SameAs):
+            return self.judge.tolerance
+        return None if self.delta is None or baseline is None else self.delta.resolve(baseline)

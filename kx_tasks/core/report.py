@@ -22,19 +22,27 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from kx_tasks import __version__
 from kx_tasks.core import stages
-from kx_tasks.core.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, BestAmong, Summary, Verdict
+from kx_tasks.core.claims import (
+    CONTRADICTED,
+    INCONCLUSIVE,
+    NO_EFFECT,
+    REPRODUCED,
+    VERDICTS,
+    BestAmong,
+    Summary,
+    Verdict,
+)
 from kx_tasks.core.io import atomic_path, read_json, read_jsonl, read_yaml, write_text
 from kx_tasks.core.plotting import read_caption
 from kx_tasks.core.records import TIMINGS, git_commit
 from kx_tasks.core.registry import Task, TaskError, resolve
 from kx_tasks.core.settings import run_hash
-from kx_tasks.core.stats import MAX_SEEDS, holm
+from kx_tasks.core.stats import MAX_SEEDS, holm, seeds_to_decide
 
 log = logging.getLogger("kx")
 
 COLUMNS = ["task", "variant", "seed", "metric", "value"]
-VERDICTS = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE)
-VERDICT_CLASS = {REPRODUCED: "reproduced", NOT_REPRODUCED: "not", INCONCLUSIVE: "inconclusive"}
+VERDICT_CLASS = {REPRODUCED: "reproduced", CONTRADICTED: "not", NO_EFFECT: "noeffect", INCONCLUSIVE: "inconclusive"}
 CLAIM_COLUMNS = ["claim", "source", "variant", "rule", "measured", "verdict", "reason", "comparison"]
 # A comparison's numbers (kx_tasks.core.stats), in claims.csv under these names for tools.
 COMPARISON = [
@@ -50,9 +58,9 @@ COMPARISON = [
     "p",
     "p_adjusted",
     "look",
-    "tested",
     "verdict_unadjusted",
 ]
+VERDICT_OBJECT = "_verdict"  # the judged Verdict, kept beside its row until the multiplicity adjustment
 CLAIM_TABLE = [
     "task",
     "claim",
@@ -65,6 +73,7 @@ CLAIM_TABLE = [
     "verdict",
     "reason",
     *COMPARISON,
+    VERDICT_OBJECT,
 ]
 
 
@@ -196,12 +205,11 @@ def unjudged_claims(tasks: dict[str, Task], run_dirs: list[Path], metrics: pd.Da
 
 def comparison(claim, verdict) -> dict:
     """The comparison columns of a verdict with statistics: effect and interval, P(A > B), δ, mde, seeds needed,
-    the test's p (only where the verdict is decided by a test at α: the family the report adjusts)."""
+    the p of the claim's own test (the family the report adjusts) and the verdict object the adjustment re-reads."""
     st = verdict.stats
     if st is None:
         return {}
-    delta = getattr(claim.judge, "tolerance", None)  # an equivalence band is the claim's smallest effect
-    needed = st.seeds_needed(delta) if st.n > 1 else math.inf
+    needed = seeds_to_decide(st, verdict.delta) if st.n > 1 else math.inf
     return {
         "effect": st.effect,
         "effect_low": st.effect_low,
@@ -209,12 +217,12 @@ def comparison(claim, verdict) -> dict:
         "p_improve": st.p_improve,
         "p_improve_low": st.p_improve_low,
         "p_improve_high": st.p_improve_high,
-        "delta": delta,
+        "delta": verdict.delta,
         "mde": st.mde(),
         "seeds_needed": f"> {MAX_SEEDS}" if math.isinf(needed) else str(int(needed)),
-        "p": st.p if hasattr(claim.judge, "adjusted") else math.nan,
+        "p": verdict.p,
         "look": 1,
-        "tested": verdict.tested,
+        VERDICT_OBJECT: verdict,
     }
 
 
@@ -235,18 +243,18 @@ def comparison_text(row) -> str:
 
 
 def adjust_for_multiplicity(tasks: dict[str, Task], claims: pd.DataFrame) -> pd.DataFrame:
-    """Holm over every test of the report; each verdict that rested on its test is re-read at the adjusted p (the
+    """Holm over the test of every comparison in the report; each verdict is decided again at its adjusted p (the
     counts everywhere are of these verdicts; `verdict_unadjusted` keeps the raw ones)."""
     claims = claims.copy()
     claims["p_adjusted"] = holm(claims["p"].to_numpy(dtype=float))
     claims["verdict_unadjusted"] = claims["verdict"]
     judges = {(t, c.id): c.judge for t, task in tasks.items() for c in task.claims}
     for i, row in claims.iterrows():
-        judge = judges.get((row.task, row.claim))
-        if row.tested is True and hasattr(judge, "adjusted"):
-            verdict = judge.adjusted(Verdict(row.verdict, row.reason, tested=True), float(row.p_adjusted))
-            claims.loc[i, ["verdict", "reason"]] = [verdict.verdict, verdict.reason]
-    return claims
+        verdict = row[VERDICT_OBJECT]
+        if isinstance(verdict, Verdict) and not pd.isna(row.p_adjusted):
+            again = judges[(row.task, row.claim)].adjusted(verdict, float(row.p_adjusted))
+            claims.loc[i, ["verdict", "reason"]] = [again.verdict, again.reason]
+    return claims.drop(columns=[VERDICT_OBJECT])
 
 
 def as_run(params: dict, names: tuple[str, ...]) -> str:
@@ -283,7 +291,10 @@ def judge_claims(tasks: dict[str, Task], metrics: pd.DataFrame, records: pd.Data
                 if isinstance(claim.judge, BestAmong):
                     rows = part[(part.metric == claim.metric) & part.value.notna()]
                     pool = {v: dict(zip(r.seed, r.value, strict=True)) for v, r in rows.groupby("variant")}
-                    verdict = claim.judge.judge_pool(pool)
+                    reference = pool.get(claim.judge.reference)
+                    verdict = claim.judge.judge_pool(
+                        pool, claim.delta_for(list(reference.values()) if reference else None)
+                    )
                     measured = Summary.of(table[claim.metric].dropna()).text() if claim.metric in table else "missing"
                     out.append(
                         {
@@ -314,7 +325,10 @@ def judge_claims(tasks: dict[str, Task], metrics: pd.DataFrame, records: pd.Data
                     continue
                 values = table.loc[present, claim.metric].to_numpy()
                 base = base_col[present].to_numpy() if base_col is not None else None
-                verdict = claim.judge.judge(values, base)
+                if hasattr(claim.judge, "adjusted"):  # a comparison: judged with its smallest effect of interest
+                    verdict = claim.judge.judge(values, base, claim.delta_for(base))
+                else:
+                    verdict = claim.judge.judge(values, base)
                 measured = Summary.of(values).text()
                 gone = [int(seed) for seed in table.index[~present]]
                 note = f"missing in seed {', '.join(map(str, gone))}" if gone else ""

@@ -117,6 +117,25 @@ def seeds_needed(effect: float, sd: float, alpha: float = ALPHA, power: float = 
     return float(high)
 
 
+def seeds_to_decide(st: Paired, delta: float | None, alpha: float = ALPHA, power: float = POWER) -> float:
+    """Seeds that would decide the comparison at the observed spread: to detect the observed effect when it is at
+    least δ (or no δ is declared), else to show it inside ±δ — the n at which the one-sided bound's distance from
+    the observed effect, t(1−α, n−1)·sd/√n plus z(power)·sd/√n, fits in δ − |effect| (a normal-theory power
+    approximation of the equivalence test)."""
+    from scipy import stats
+
+    size = abs(st.effect)
+    if delta is None or size >= delta:
+        return seeds_needed(size, st.sd, alpha, power)
+    if st.sd == 0:
+        return 2.0
+    room = delta - size
+    for n in range(2, MAX_SEEDS + 1):
+        if (stats.t.ppf(1 - alpha, n - 1) + stats.norm.ppf(power)) * st.sd / math.sqrt(n) <= room:
+            return float(n)
+    return math.inf
+
+
 def holm(pvalues, alpha: float = ALPHA) -> np.ndarray:
     """Holm-adjusted p-values (nan stays nan: a claim without a test is not part of the family)."""
     from statsmodels.stats.multitest import multipletests

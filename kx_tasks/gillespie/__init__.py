@@ -6,7 +6,7 @@ References:
 - D. T. Gillespie, J. Phys. Chem. 81, 2340 (1977).
 """
 
-from kx_tasks.core.claims import AtLeast, Beats, Claim, Within
+from kx_tasks.core.claims import AtLeast, Beats, Claim, Delta, Within
 from kx_tasks.core.registry import Resources, Stage, Task
 from kx_tasks.gillespie.config import GillespieConfig
 
@@ -57,6 +57,7 @@ CLAIMS = (
         "event_weighted_mean.n",
         Beats("time_weighted_mean.n"),
         source="kx",
+        delta=Delta(0.01, "one percent of the stationary mean (kx's choice)", relative=True),
         variants=POST,
     ),
 )

@@ -7,7 +7,7 @@ References:
 - K. He et al., "Masked Autoencoders Are Scalable Vision Learners", CVPR 2022; facebookresearch/mae (random_masking).
 """
 
-from kx_tasks.core.claims import AtLeast, AtMost, Beats, BestAmong, Claim, SameAs
+from kx_tasks.core.claims import AtLeast, AtMost, Beats, BestAmong, Claim, Delta, SameAs
 from kx_tasks.core.registry import Artefact, Resources, Stage, Task
 from kx_tasks.core.stages import family
 from kx_tasks.mlm_mae.config import BAND, PINS, SETS, VARIANTS, MlmMaeConfig, PretrainParams, checkpoint
@@ -82,6 +82,12 @@ MAE = (
 )
 
 
+def _band(s: str) -> Delta:
+    """A set's smallest effect of interest: its equivalence band (±0.5 points where the test set is large, ±1.0
+    where small: BAND), the same δ for "better" and "the same" claims on it."""
+    return Delta(BAND[s], f"the {s} band: ±{100 * BAND[s]:g} accuracy points (the size of its test set)")
+
+
 def _per_set(cid: str, statement: str, variant: str, judge_of, source: str = "post") -> tuple[Claim, ...]:
     return tuple(
         Claim(
@@ -91,6 +97,7 @@ def _per_set(cid: str, statement: str, variant: str, judge_of, source: str = "po
             judge_of(s),
             source=source,
             variants=(f"{s}.{variant}",),
+            delta=_band(s),
         )
         for s in SETS
     )

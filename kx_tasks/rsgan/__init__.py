@@ -9,7 +9,7 @@ References:
 - Z. Lin et al., "PacGAN: The power of two samples in generative adversarial networks", NeurIPS 2018 (the 2-D grid).
 """
 
-from kx_tasks.core.claims import AtLeast, AtMost, Beats, Claim, Within
+from kx_tasks.core.claims import AtLeast, AtMost, Beats, Claim, Delta, Within
 from kx_tasks.core.registry import Resources, Stage, Task
 from kx_tasks.core.stages import family
 from kx_tasks.rsgan.config import PINS, VARIANTS, RsganConfig
@@ -79,6 +79,12 @@ THEORY = (
 )
 
 
+# Smallest effects of interest: one mode of the grid's 25 for `modes`; a tenth of the baseline's value for the rest
+# (neither the post nor the relativistic-GAN paper gives a size at this scale; kx's choice).
+ONE_MODE = Delta(1.0, "one of the grid's 25 modes")
+TENTH = Delta(0.1, "a tenth of the baseline's value (no size in the post or paper; kx's choice)", relative=True)
+
+
 def _vs(cid, statement, metric, variant, baseline, lower=True, source="post") -> Claim:
     return Claim(
         cid,
@@ -87,6 +93,7 @@ def _vs(cid, statement, metric, variant, baseline, lower=True, source="post") ->
         Beats(metric, higher_is_better=not lower, variant=baseline),
         source=source,
         variants=(variant,),
+        delta=ONE_MODE if metric == "modes" else TENTH,
     )
 
 

@@ -7,10 +7,14 @@ References:
 - DEC: J. Xie, R. Girshick, A. Farhadi, "Unsupervised Deep Embedding for Clustering Analysis", ICML 2016.
 """
 
-from kx_tasks.core.claims import AtLeast, Beats, Claim
+from kx_tasks.core.claims import AtLeast, Beats, Claim, Delta
 from kx_tasks.core.registry import Resources, Stage, Task
 from kx_tasks.core.stages import family
 from kx_tasks.vae_cluster.config import PUBLISHED, VaeClusterConfig
+
+# The comparisons' smallest effect of interest: one point of purity or accuracy (the author's two published versions
+# of the script differ by 1.5–2 points: 84.5% / 60.6% and 83% / 58.5% test purity on MNIST / Fashion-MNIST).
+POINT = Delta(0.01, "one point: the author's two versions differ by 1.5–2 points of purity (84.5/60.6 vs 83/58.5%)")
 
 DATASETS = ("mnist", "fashion_mnist")
 # The author's published numbers per version of his script (kx_tasks/vae_cluster/config.py, PUBLISHED): test purity
@@ -42,18 +46,21 @@ CLAIMS = tuple(
         "one-step clustering beats k-means on raw pixels (purity)",
         "onestep.purity",
         Beats("kmeans_pixels.purity"),
+        delta=POINT,
     ),
     Claim(
         "vae_cluster.beats_two_step",
         "one-step clustering beats the two-step VAE + k-means on its latent means (Hungarian accuracy)",
         "onestep.acc",
         Beats("twostep_kmeans.acc"),
+        delta=POINT,
     ),
     Claim(
         "vae_cluster.beats_two_step_gmm",
         "one-step clustering beats the two-step VAE + GMM on its latent means (Hungarian accuracy)",
         "onestep.acc",
         Beats("twostep_gmm.acc"),
+        delta=POINT,
         source="kx",
     ),
 )
