@@ -16,7 +16,7 @@ from kx_tasks.core.settings import Run
 from kx_tasks.fvae import figures, identities, measures
 from kx_tasks.fvae.config import TEMPERATURES, FvaeConfig
 from kx_tasks.fvae.model import build, count_parameters
-from kx_tasks.fvae.steps import train_model
+from kx_tasks.fvae.steps import step_cost_vs_glow, train_model
 from kx_tasks.shared import classifier, frechet
 from kx_tasks.shared.curves import speed_to_tau
 
@@ -87,6 +87,10 @@ def evaluate(run: Run, inputs: dict[str, Path], out_dir: Path) -> dict[str, floa
     params = count_parameters(model)
     metrics = {"params": float(params), "params_vs_glow": params / glow_params}
     metrics.update(curve_metrics(evals, cfg, cfg.tau_factor * facts["fd_floor_5k"], len(train_images)))
+    # Time to τ that load cannot decide: steps to τ × this model's step cost in Glow steps (timed interleaved).
+    ratio = 1.0 if cfg.model == "glow" else step_cost_vs_glow(cfg, train_images, run.seed)
+    metrics["timing.step_cost_vs_glow"] = ratio
+    metrics["timing.glow_steps_to_tau"] = metrics["steps_to_tau"] * ratio
 
     test = test_images[: cfg.test_images]
     metrics["bpd"] = float(measures.bpd_per_image(model, test, EVAL_SEED).mean())

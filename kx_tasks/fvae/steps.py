@@ -26,6 +26,56 @@ def warmup_factor(step: int, warmup_steps: int) -> float:
     return 1.0 if step >= warmup_steps else (step + 1) / warmup_steps
 
 
+def adam(model: torch.nn.Module, cfg) -> torch.optim.Adam:
+    return torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, fused=True)
+
+
+def make_step(model: torch.nn.Module, opt: torch.optim.Optimizer, cfg, gen: torch.Generator):
+    """The training step (what the engine calls, and what the interleaved timing times): dequantise the uint8 batch,
+    one u draw, the model's loss, a gradient-norm clip, one Adam step."""
+    params = [p for p in model.parameters() if p.requires_grad]
+
+    def step(batch: torch.Tensor, loop: Loop | None = None) -> dict[str, torch.Tensor]:
+        x, log_jacobian = to_model_scale(dequantise(batch, gen))
+        u = torch.randn(len(x), *model.z_shape, generator=gen, device=batch.device)
+        loss = model.loss(x, u)["loss"]
+        opt.zero_grad(set_to_none=True)
+        loss.mean().backward()
+        norm = torch.nn.utils.clip_grad_norm_(params, cfg.clip)
+        opt.step()
+        loss = loss.detach()
+        return {
+            "loss": loss,
+            "bpd": bits_per_dim(-loss + log_jacobian, batch[0].numel()),
+            "grad_norm": norm.detach(),
+            "clipped": (norm > cfg.clip).float().detach(),
+        }
+
+    return step
+
+
+def step_cost_vs_glow(cfg, images: torch.Tensor, seed: int) -> float:
+    """The seconds of one training step of cfg.model ÷ one of Glow at the same config, on the same batch, timed
+    interleaved in this process (kx_tasks.core.timing): what "training time" claims compare, times step counts."""
+    from kx_tasks.core.timing import interleaved_ratio
+    from kx_tasks.fvae.model import build
+
+    batch = images[: cfg.batch_size]
+    timed = []
+    for c in (cfg, cfg.model_copy(update={"model": "glow"})):
+        torch.manual_seed(seed)
+        model = build(c, tuple(images.shape[1:]), seed).to(images.device)
+        step = make_step(model, adam(model, c), c, torch.Generator(images.device).manual_seed(seed))
+        timed.append(partial(_finished, step, batch))
+    return interleaved_ratio(*timed)
+
+
+def _finished(step, batch: torch.Tensor) -> None:
+    step(batch)
+    if batch.is_cuda:
+        torch.cuda.synchronize(batch.device)
+
+
 def train_model(
     model: torch.nn.Module,
     images: torch.Tensor,
@@ -42,29 +92,12 @@ def train_model(
     steps = cfg.steps()
     every = steps // cfg.marks
     device = images.device
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=cfg.lr, fused=True)
-    dims = images[0].numel()
+    opt = adam(model, cfg)
+    step = make_step(model, opt, cfg, gen)
 
     def batches(epoch: int):
         for _ in range(every):
             yield images[torch.randint(0, len(images), (cfg.batch_size,), generator=gen, device=device)]
-
-    def step(batch: torch.Tensor, loop: Loop) -> dict[str, torch.Tensor]:
-        x, log_jacobian = to_model_scale(dequantise(batch, gen))
-        u = torch.randn(len(x), *model.z_shape, generator=gen, device=device)
-        loss = model.loss(x, u)["loss"]
-        opt.zero_grad(set_to_none=True)
-        loss.mean().backward()
-        norm = torch.nn.utils.clip_grad_norm_(params, cfg.clip)
-        opt.step()
-        loss = loss.detach()
-        return {
-            "loss": loss,
-            "bpd": bits_per_dim(-loss + log_jacobian, dims),
-            "grad_norm": norm.detach(),
-            "clipped": (norm > cfg.clip).float().detach(),
-        }
 
     def evaluate_with_images(loop: Loop) -> dict[str, float]:
         return {"images": loop.step * cfg.batch_size, **evaluate(loop)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -41,20 +42,9 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
         lr, betas = cfg.grid_lr, (cfg.grid_beta1, 0.999)
         evaluate = steps.grid_checkpoint(G, cfg, device)
     else:
-        images = load(inputs[family])["x_train"]
-        x = classifier.as_unit(images).to(device).mul_(2).sub_(1)  # [−1, 1], tanh's range
-        G = model.mnist_generator(cfg.z_dim, cfg.width) if family == "mnist" else model.cifar_generator(cfg.z_dim)
-        D = (
-            model.mnist_discriminator(cfg.width, cfg.spectral_norm)
-            if family == "mnist"
-            else model.cifar_discriminator(cfg.spectral_norm)
-        )
-        G, D = G.to(device), D.to(device)
-
-        def real(n, g):
-            return x[torch.randint(0, len(x), (n,), generator=g, device=device)]
-
-        schedule = steps.Schedule(cfg.loss, cfg.g_steps, cfg.iterations, cfg.batch_size, cfg.z_dim, cfg.eval_every)
+        G, D = image_nets(cfg, family, device)
+        real = real_images(inputs[family], device)
+        schedule = image_schedule(cfg)
         lr, betas = cfg.lr, (cfg.beta1, cfg.beta2)
         net, facts, real_features = classifier.load_classifier(inputs[f"{family}_classifier"], device)
         evaluate = steps.image_checkpoint(G, net, real_features[: cfg.fd_samples], cfg.fd_samples, cfg.z_dim, device)
@@ -77,6 +67,31 @@ def train(run: Run, inputs: dict[str, Path], out_dir: Path) -> None:
     torch.save(D.state_dict(), out_dir / "discriminator.pt")
     if family in GRIDS:
         np.savez_compressed(out_dir / "snapshots.npz", **{k: v.numpy() for k, v in log.loop.kept.items()})
+
+
+def image_nets(cfg: RsganConfig, family: str, device) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """G and D of an image setting (bojone's DCGAN pair at 28×28, or the CIFAR-10 setup), on `device`."""
+    G = model.mnist_generator(cfg.z_dim, cfg.width) if family == "mnist" else model.cifar_generator(cfg.z_dim)
+    D = (
+        model.mnist_discriminator(cfg.width, cfg.spectral_norm)
+        if family == "mnist"
+        else model.cifar_discriminator(cfg.spectral_norm)
+    )
+    return G.to(device), D.to(device)
+
+
+def real_images(path: Path, device):
+    """A sampler of real training images on tanh's [−1, 1]: real(n, generator)."""
+    x = classifier.as_unit(load(path)["x_train"]).to(device).mul_(2).sub_(1)
+
+    def real(n, g):
+        return x[torch.randint(0, len(x), (n,), generator=g, device=device)]
+
+    return real
+
+
+def image_schedule(cfg: RsganConfig) -> steps.Schedule:
+    return steps.Schedule(cfg.loss, cfg.g_steps, cfg.iterations, cfg.batch_size, cfg.z_dim, cfg.eval_every)
 
 
 def evaluate(run: Run, inputs: dict[str, Path], out_dir: Path) -> dict[str, float]:
@@ -124,6 +139,20 @@ def evaluate(run: Run, inputs: dict[str, Path], out_dir: Path) -> dict[str, floa
             "fd_checkpoint_last": evals[-1]["fd"],
         }
     )
+    # Time to τ that load cannot decide: iterations to τ × this loss's iteration cost in SGAN iterations, timed
+    # interleaved with SGAN's on the same nets (RSGAN's G step passes one more real batch through D).
+    ratio = 1.0
+    if cfg.loss != "sgan":
+        ratio = steps.step_cost_vs_sgan(
+            partial(image_nets, cfg, family, device),
+            real_images(inputs[family], device),
+            image_schedule(cfg),
+            cfg.lr,
+            (cfg.beta1, cfg.beta2),
+            run.seed,
+        )
+    metrics["timing.step_cost_vs_sgan"] = ratio
+    metrics["timing.sgan_steps_to_tau"] = metrics["steps_to_tau"] * ratio
     figures.plot_samples(x[:64].cpu(), run, out_dir / "samples.png")
     figures.plot_fd_curve(evals, tau, run, out_dir / "fd_curve.png")
     write_json(out_dir / "class_histogram.json", {"share": hist.tolist()})

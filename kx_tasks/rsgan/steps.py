@@ -14,7 +14,8 @@ bojone's scripts and PacGAN draw real batches by shuffled passes over the data; 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -44,34 +45,24 @@ def adam(model: torch.nn.Module, lr: float, betas: tuple[float, float]) -> torch
     return torch.optim.Adam(model.parameters(), lr=lr, betas=betas, fused=True)
 
 
-def train_gan(
+def make_step(
     G: torch.nn.Module,
     D: torch.nn.Module,
     real_batch: Callable[[int, torch.Generator], torch.Tensor],
-    schedule: Schedule,
+    s: Schedule,
     opt_g: torch.optim.Optimizer,
     opt_d: torch.optim.Optimizer,
     gen: torch.Generator,
-    evaluate: Callable[[Loop], dict[str, float]],
-    checkpoint_dir: Path,
-    out_dir: Path,
-    label: str,
-    config: dict,
 ):
-    """Train for schedule.iterations; `evaluate(loop)` runs every eval_every iterations and its rows (with the
-    engine's `step` and `seconds`, the training time so far) go to out_dir/evals.jsonl. Returns the TrainLog."""
-    s = schedule
+    """One iteration (what the engine calls, and what the interleaved timing times): 1 D step, then g_steps G steps;
+    RSGAN/RaSGAN's G step also passes a real batch through D."""
     device = next(G.parameters()).device
     g_params = list(G.parameters())
-
-    def batches(epoch: int):
-        for _ in range(s.eval_every):
-            yield None
 
     def noise() -> torch.Tensor:
         return torch.randn(s.batch_size, s.z_dim, generator=gen, device=device)
 
-    def step(_, loop: Loop) -> dict[str, torch.Tensor]:
+    def step(_=None, loop: Loop | None = None) -> dict[str, torch.Tensor]:
         with torch.no_grad():
             fake = G(noise())
         d = d_loss(s.loss, D(real_batch(s.batch_size, gen)), D(fake))
@@ -93,6 +84,54 @@ def train_gan(
             "g_grad_norm": norm.detach(),
             "g_grad_norm_sq": norm.detach() ** 2,
         }
+
+    return step
+
+
+def step_cost_vs_sgan(nets: Callable[[], tuple], real_batch, s: Schedule, lr: float, betas, seed: int) -> float:
+    """The seconds of one iteration under s.loss ÷ one under SGAN's loss, with the same nets (`nets()` builds a
+    fresh pair), schedule and draws, timed interleaved in this process (kx_tasks.core.timing)."""
+    from kx_tasks.core.timing import interleaved_ratio
+
+    timed = []
+    for loss in (s.loss, "sgan"):
+        torch.manual_seed(seed)
+        G, D = nets()
+        device = next(G.parameters()).device
+        gen = torch.Generator(device).manual_seed(seed)
+        step = make_step(G, D, real_batch, replace(s, loss=loss), adam(G, lr, betas), adam(D, lr, betas), gen)
+        timed.append(partial(_finished, step, device))
+    return interleaved_ratio(*timed)
+
+
+def _finished(step, device) -> None:
+    step()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def train_gan(
+    G: torch.nn.Module,
+    D: torch.nn.Module,
+    real_batch: Callable[[int, torch.Generator], torch.Tensor],
+    schedule: Schedule,
+    opt_g: torch.optim.Optimizer,
+    opt_d: torch.optim.Optimizer,
+    gen: torch.Generator,
+    evaluate: Callable[[Loop], dict[str, float]],
+    checkpoint_dir: Path,
+    out_dir: Path,
+    label: str,
+    config: dict,
+):
+    """Train for schedule.iterations; `evaluate(loop)` runs every eval_every iterations and its rows (with the
+    engine's `step` and `seconds`, the training time so far) go to out_dir/evals.jsonl. Returns the TrainLog."""
+    s = schedule
+    step = make_step(G, D, real_batch, s, opt_g, opt_d, gen)
+
+    def batches(epoch: int):
+        for _ in range(s.eval_every):
+            yield None
 
     if s.iterations % s.eval_every:
         raise ValueError(f"iterations: {s.iterations} is not a multiple of eval_every ({s.eval_every})")
