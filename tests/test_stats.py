@@ -140,3 +140,23 @@ def test_holm_undoes_a_verdict_that_only_a_raw_p_supported():
     undone = Beats("b").adjusted(verdict, 0.2)
     assert undone.verdict == INCONCLUSIVE and "Holm-adjusted p=0.2" in undone.reason
     assert Beats("b").adjusted(verdict, 0.01).verdict == REPRODUCED
+
+
+def test_interleaved_timing_is_a_ratio_that_load_on_both_sides_cancels():
+    """kx_tasks.core.timing: a step of 4 ms against one of 2 ms reads 2, and stays 2 when both are slowed alike (the
+    load a busy machine puts on both of two steps timed alternately)."""
+    import time
+
+    from kx_tasks.core.timing import interleaved_ratio
+
+    def slow(seconds):
+        def run():
+            end = time.perf_counter() + seconds
+            while time.perf_counter() < end:  # busy wait: sleep's granularity would blur 2 ms
+                pass
+
+        return run
+
+    quiet = interleaved_ratio(slow(0.004), slow(0.002), steps=10)
+    loaded = interleaved_ratio(slow(0.008), slow(0.004), steps=10)  # everything twice as slow
+    assert quiet == pytest.approx(2.0, rel=0.15) and loaded == pytest.approx(2.0, rel=0.15)
