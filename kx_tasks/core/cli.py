@@ -174,14 +174,18 @@ def run_all(task, variant: str, seed: int, config: dict, out: Path, data_dir: Pa
     return metrics
 
 
-def parse_inputs(items: list[str]) -> dict[str, Path]:
-    inputs = {}
+def parse_pairs(items: list[str], flag: str) -> dict[str, str]:
+    pairs = {}
     for item in items:
-        name, sep, path = item.partition("=")
+        name, sep, value = item.partition("=")
         if not sep:
-            raise ConfigError(f"--input/--expect: expected NAME=VALUE, got {item!r}")
-        inputs[name] = Path(path)
-    return inputs
+            raise ConfigError(f"{flag}: expected NAME=VALUE, got {item!r}")
+        pairs[name] = value
+    return pairs
+
+
+def parse_inputs(items: list[str]) -> dict[str, Path]:
+    return {name: Path(path) for name, path in parse_pairs(items, "--input").items()}
 
 
 def cmd_stage(args) -> None:
@@ -191,7 +195,7 @@ def cmd_stage(args) -> None:
     params = json.loads(args.params) if args.params else None
     config = {"device": args.device, "tasks": {task.name: {"params": params, "threads": args.threads}}}
     run = settings.make_run(config, task, args.variant, args.seed, args.stage)
-    expected = {name: str(h) for name, h in parse_inputs(args.expect).items()}
+    expected = parse_pairs(args.expect, "--expect")
     runner.run_stage(task, args.stage, run, parse_inputs(args.input), args.out, artefacts=expected)
 
 

@@ -108,12 +108,20 @@ def seeds_needed(effect: float, sd: float, alpha: float = ALPHA, power: float = 
     (or when the effect is 0)."""
     if sd == 0:
         return 2.0 if effect != 0 else math.inf
-    if effect == 0 or power_at(effect, sd, MAX_SEEDS, alpha) < power:
+    if effect == 0:
         return math.inf
-    low, high = 1, MAX_SEEDS  # power grows with n: the smallest n in (low, high] that reaches it
+    return _smallest_n(lambda n: power_at(effect, sd, n, alpha) >= power)
+
+
+def _smallest_n(ok) -> float:
+    """The smallest n in [2, MAX_SEEDS] with ok(n), for an `ok` that stays true once true (bisection); inf when
+    none."""
+    if not ok(MAX_SEEDS):
+        return math.inf
+    low, high = 1, MAX_SEEDS  # ok(high); the answer lies in (low, high]
     while high - low > 1:
         mid = (low + high) // 2
-        low, high = (low, mid) if power_at(effect, sd, mid, alpha) >= power else (mid, high)
+        low, high = (low, mid) if ok(mid) else (mid, high)
     return float(high)
 
 
@@ -129,11 +137,8 @@ def seeds_to_decide(st: Paired, delta: float | None, alpha: float = ALPHA, power
         return seeds_needed(size, st.sd, alpha, power)
     if st.sd == 0:
         return 2.0
-    room = delta - size
-    for n in range(2, MAX_SEEDS + 1):
-        if (stats.t.ppf(1 - alpha, n - 1) + stats.norm.ppf(power)) * st.sd / math.sqrt(n) <= room:
-            return float(n)
-    return math.inf
+    room, z = delta - size, stats.norm.ppf(power)
+    return _smallest_n(lambda n: (stats.t.ppf(1 - alpha, n - 1) + z) * st.sd / math.sqrt(n) <= room)
 
 
 def holm(pvalues, alpha: float = ALPHA) -> np.ndarray:

@@ -18,16 +18,25 @@ TIMED_STEPS = 24  # per side, after WARMUP_STEPS each; medians
 WARMUP_STEPS = 2
 
 
-def interleaved_ratio(a: Callable[[], object], b: Callable[[], object], steps: int = TIMED_STEPS) -> float:
+def interleaved_ratio(a: Callable[[], object], b: Callable[[], object], steps: int = TIMED_STEPS, device=None) -> float:
     """median seconds of a() ÷ median seconds of b(), the two called alternately (a, b, a, b, …) after a warm-up of
-    each. The callables must finish their work before returning (synchronise a GPU)."""
+    each; on a CUDA `device` each call is timed to the end of its kernels."""
+    cuda = device is not None and getattr(device, "type", device) == "cuda"
+
+    def call(fn) -> None:
+        fn()
+        if cuda:
+            import torch
+
+            torch.cuda.synchronize(device)
+
     for _ in range(WARMUP_STEPS):
-        a()
-        b()
+        call(a)
+        call(b)
     times: tuple[list[float], list[float]] = ([], [])
     for _ in range(steps):
         for fn, out in ((a, times[0]), (b, times[1])):
             t0 = time.perf_counter()
-            fn()
+            call(fn)
             out.append(time.perf_counter() - t0)
     return statistics.median(times[0]) / statistics.median(times[1])
