@@ -46,7 +46,7 @@ dry-run: $(VENV)/.installed
 	$(BIN)/snakemake -n --configfile $(CONFIG)
 
 clean:
-	rm -rf results/data results/runs results/report results/logs results/benchmarks .snakemake
+	rm -rf results/data results/runs results/looks results/report results/logs results/benchmarks .snakemake
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -29,6 +29,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/tasks.smk"
+include: "workflow/rules/looks.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -36,10 +37,12 @@ include: "workflow/rules/report.smk"
 # lists what did not, so the page never shows verdicts of runs that are gone.
 onerror:
     shell(
-        "mkdir -p results/logs && kx report --partial --out {out:q} {runs:q} > results/logs/report.log 2>&1 "
+        "mkdir -p results/logs && kx report --partial --out {out:q} --plans {plans:q} {runs:q} "
+        "> results/logs/report.log 2>&1 "
         "&& echo 'kx: partial report (failed runs listed):' {index:q} "
         "|| echo 'kx: the partial report failed too: results/logs/report.log'",
-        runs=run_roots(),
+        runs=known_runs(),
+        plans=plans_json(),
         out=REPORT,
         index=f"{REPORT}/index.html",
     )
@@ -49,6 +52,7 @@ rule all:
     default_target: True
     input:
         f"{REPORT}/index.html",
-        # Every run is a target too, so deleting one run's outputs regenerates it (and then the report).
-        run_dirs("evaluate"),
         expand("results/data/{dataset}.npz", dataset=config["datasets"]),
+        # Every run is a target too, so deleting one run's outputs regenerates it (and then the report); a later
+        # look's runs join once the judging job before them has run.
+        **final_inputs("evaluate"),

@@ -143,7 +143,7 @@ def test_holm_undoes_a_verdict_that_only_a_raw_p_supported():
 
 
 def test_interleaved_timing_is_a_ratio_that_load_on_both_sides_cancels():
-    """kx_tasks.core.timing: a step of 4 ms against one of 2 ms reads 2, and stays 2 when both are slowed alike (the
+    """kx_tasks.core.timing: a step of 40 ms against one of 20 ms reads 2, and stays 2 when both are slowed alike (the
     load a busy machine puts on both of two steps timed alternately)."""
     import time
 
@@ -157,6 +157,6 @@ def test_interleaved_timing_is_a_ratio_that_load_on_both_sides_cancels():
 
         return run
 
-    quiet = interleaved_ratio(slow(0.004), slow(0.002), steps=10)
-    loaded = interleaved_ratio(slow(0.008), slow(0.004), steps=10)  # everything twice as slow
+    quiet = interleaved_ratio(slow(0.04), slow(0.02), steps=9)
+    loaded = interleaved_ratio(slow(0.08), slow(0.04), steps=9)  # everything twice as slow
     assert quiet == pytest.approx(2.0, rel=0.15) and loaded == pytest.approx(2.0, rel=0.15)

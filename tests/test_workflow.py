@@ -40,6 +40,16 @@ def test_dry_run(workdir, config, no_torch):
     own = yaml.safe_load((workdir / "config" / config).read_text()).get("report_dir", "results/report")
     assert f"{own}/index.html" in r.stdout
     assert ("results/report/index.html" in r.stdout) == (own == "results/report")
+    # A task with looks: its judging job is in the DAG, the next look's runs are not (they wait on its decision).
+    plans = {
+        name: block["looks"]
+        for name, block in (yaml.safe_load((workdir / "config" / config).read_text()).get("tasks") or {}).items()
+        if (block or {}).get("looks")
+    }
+    for name, looks in plans.items():
+        assert f"results/looks/{name}/look1.json" in r.stdout
+        assert f"results/runs/{name}/" in r.stdout and f"/seed{looks[0]}/train" not in r.stdout.split("judge")[0]
+    assert ("DAG of jobs will be updated after completion" in r.stdout) == bool(plans)
 
 
 def test_lint_is_clean(workdir):
@@ -130,6 +140,16 @@ def test_smoke_pipeline_report_and_noop_rerun(workdir):
         for f in ("clusters.png", "samples.png", "confusion.png", "volume_line.png", "metrics.json"):
             assert (eval_dir / f).is_file(), f
         assert "clustering of the test set" in (results / "report" / "vae_cluster.html").read_text()
+        # mixup's second look (config/smoke.yaml, looks [2, 3]): the judging job's decision, and seed 2 run for
+        # exactly the variants it kept; each mixup comparison says at which look it was decided.
+        decision = json.loads((results / "looks" / "mixup" / "look1.json").read_text())
+        assert decision["look"] == 1 and set(decision["continue"]) <= {"fashion_mnist.erm", "fashion_mnist.mixup"}
+        for variant in ("fashion_mnist.erm", "fashion_mnist.mixup"):
+            ran = (results / "runs" / "mixup" / variant / "seed2" / "eval" / "metrics.json").is_file()
+            assert ran == (variant in decision["continue"]), (variant, decision)
+        compared = claims[(claims.task == "mixup") & claims.effect.notna()]
+        assert len(compared) and compared.look.isin([1, 2]).all() and compared.alpha_look.notna().all()
+        assert (compared[compared.look == 2].n == 3).all() and (compared[compared.look == 1].n == 2).all()
     again = snakemake(workdir, "--cores", "2", "--configfile", *configs, data_dir=data_dir)
     assert again.returncode == 0
     assert "Nothing to be done" in again.stdout + again.stderr

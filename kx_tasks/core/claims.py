@@ -82,35 +82,92 @@ def _interval_note(s: Summary) -> str:
     return "1 seed, no interval" if s.n == 1 else f"95% CI [{s.low:.4g}, {s.high:.4g}]"
 
 
+ONE_RUN, MEAN, THEORY = "one run", "mean", "theory"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """What a published number a threshold claim is judged against is: one run (judged against the 95% prediction
+    interval of one run of ours, mean ± t·s·√(1 + 1/n): the author's run is one draw, not a mean), a mean of several
+    runs, or a theoretical value (both judged against the interval of our mean); `note` says where that is stated."""
+
+    kind: str
+    note: str
+
+    def describe(self) -> str:
+        return f" (published: {self.kind}" + ("; one run's 95% prediction interval)" if self.kind == ONE_RUN else ")")
+
+
+def predict(values) -> tuple[float, float]:
+    """The 95% prediction interval of one more run from the seeds' values (Student t, n − 1 degrees of freedom)."""
+    from scipy import stats
+
+    s = Summary.of(values)
+    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, s.n - 1) * s.std * math.sqrt(1 + 1 / s.n))
+    return s.mean - half, s.mean + half
+
+
+def chance_of_one_run(values, value: float, above: bool) -> float:
+    """The predictive probability that one run is ≥ value (above) or ≤ value: Student t at the seeds' mean and
+    spread (the law the prediction interval is read from)."""
+    from scipy import stats
+
+    s = Summary.of(values)
+    if s.std == 0:
+        return float((s.mean >= value) if above else (s.mean <= value))
+    z = (s.mean - value) / (s.std * math.sqrt(1 + 1 / s.n))
+    return float(stats.t.cdf(z if above else -z, s.n - 1))
+
+
 @dataclass(frozen=True)
 class AtLeast:
-    """mean ≥ value (95% interval), or with every_seed=True a worst-case claim: each seed ≥ value."""
+    """mean ≥ value (95% interval), or with every_seed=True a worst-case claim: each seed ≥ value; against a one-run
+    published figure, one run's 95% prediction interval ≥ value."""
 
     value: float
     every_seed: bool = False
+    figure: Figure | None = None
 
     def describe(self) -> str:
-        return f"≥ {self.value:g}" + (" in every seed" if self.every_seed else "")
+        return f"≥ {self.value:g}" + (" in every seed" if self.every_seed else "") + _figure_text(self.figure)
 
     def judge(self, values, baseline=None) -> Verdict:
-        return _threshold(values, self.value, above=True, every_seed=self.every_seed)
+        return _threshold(values, self.value, True, self.every_seed, self.figure)
 
 
 @dataclass(frozen=True)
 class AtMost:
-    """mean ≤ value (95% interval), or with every_seed=True a worst-case claim: each seed ≤ value."""
+    """mean ≤ value (95% interval), or with every_seed=True a worst-case claim: each seed ≤ value; against a one-run
+    published figure, one run's 95% prediction interval ≤ value."""
 
     value: float
     every_seed: bool = False
+    figure: Figure | None = None
 
     def describe(self) -> str:
-        return f"≤ {self.value:g}" + (" in every seed" if self.every_seed else "")
+        return f"≤ {self.value:g}" + (" in every seed" if self.every_seed else "") + _figure_text(self.figure)
 
     def judge(self, values, baseline=None) -> Verdict:
-        return _threshold(values, self.value, above=False, every_seed=self.every_seed)
+        return _threshold(values, self.value, False, self.every_seed, self.figure)
 
 
-def _threshold(values, value: float, above: bool, every_seed: bool) -> Verdict:
+def _figure_text(figure: Figure | None) -> str:
+    return figure.describe() if figure else ""
+
+
+def _one_run(figure: Figure | None) -> bool:
+    return figure is not None and figure.kind == ONE_RUN
+
+
+def _bounds(values, s: Summary, figure: Figure | None) -> tuple[float, float, str]:
+    """(low, high, text): the prediction interval of one run against a one-run figure, else the mean's interval."""
+    if _one_run(figure):
+        low, high = predict(values)
+        return low, high, f"one run's 95% PI [{low:.4g}, {high:.4g}] (mean {s.mean:.4g}, n={s.n})"
+    return s.low, s.high, _interval_note(s)
+
+
+def _threshold(values, value: float, above: bool, every_seed: bool, figure: Figure | None = None) -> Verdict:
     s = Summary.of(values)
     if math.isnan(s.mean):
         return Verdict(INCONCLUSIVE, "the metric is NaN")
@@ -122,9 +179,13 @@ def _threshold(values, value: float, above: bool, every_seed: bool) -> Verdict:
         if ok.all():
             return Verdict(REPRODUCED, f"all {len(x)} seeds {sign} {value:g} (worst {worst:.4g})")
         return Verdict(CONTRADICTED, f"{int((~ok).sum())} of {len(x)} seeds miss {sign} {value:g} (worst {worst:.4g})")
-    good = s.low >= value if above else s.high <= value
-    bad = s.high < value if above else s.low > value
-    note = _interval_note(s)
+    if s.n < 2:
+        return Verdict(INCONCLUSIVE, f"1 seed ({s.mean:.4g}): an interval needs at least 2")
+    low, high, note = _bounds(values, s, figure)
+    if _one_run(figure):
+        note += f", P(one run {sign} {value:g}) ≈ {chance_of_one_run(values, value, above):.2f}"
+    good = low >= value if above else high <= value
+    bad = high < value if above else low > value
     if good:
         return Verdict(REPRODUCED, f"{note} {sign} {value:g}")
     if bad:
@@ -134,35 +195,42 @@ def _threshold(values, value: float, above: bool, every_seed: bool) -> Verdict:
 
 @dataclass(frozen=True)
 class Within:
+    """mean = target ± tolerance (its 95% interval inside the band); against a one-run published figure, one run's
+    95% prediction interval inside it."""
+
     target: float
     tolerance: float
+    figure: Figure | None = None
 
     def describe(self) -> str:
-        return f"= {self.target:g} ± {self.tolerance:g}"
+        return f"= {self.target:g} ± {self.tolerance:g}" + _figure_text(self.figure)
 
     def judge(self, values, baseline=None) -> Verdict:
         s = Summary.of(values)
         lo, hi = self.target - self.tolerance, self.target + self.tolerance
-        note = _interval_note(s)
         if math.isnan(s.mean):
             return Verdict(INCONCLUSIVE, "the metric is NaN")
-        if lo <= s.low and s.high <= hi:
+        if s.n < 2:
+            return Verdict(INCONCLUSIVE, f"1 seed ({s.mean:.4g}): an interval needs at least 2")
+        low, high, note = _bounds(values, s, self.figure)
+        if lo <= low and high <= hi:
             return Verdict(REPRODUCED, f"{note} inside [{lo:g}, {hi:g}]")
-        if s.high < lo or s.low > hi:
+        if high < lo or low > hi:
             return Verdict(CONTRADICTED, f"{note} outside [{lo:g}, {hi:g}]")
         return Verdict(INCONCLUSIVE, f"{note} overlaps the edge of [{lo:g}, {hi:g}]")
 
 
-def _paired(values, baseline, higher_is_better: bool) -> Paired | Verdict:
-    """The paired statistics (kx_tasks.core.stats.paired), or an inconclusive Verdict for one seed."""
-    stats = paired(values, baseline, higher_is_better)
+def _paired(values, baseline, higher_is_better: bool, alpha: float) -> Paired | Verdict:
+    """The paired statistics (kx_tasks.core.stats.paired; the effect's interval at 1 − α, the level the comparison
+    is decided at), or an inconclusive Verdict for one seed."""
+    stats = paired(values, baseline, higher_is_better, confidence=1 - alpha)
     if stats.n < 2:
         return Verdict(INCONCLUSIVE, f"1 seed (difference {stats.effect:+.4g}); a paired test needs ≥ 2", stats)
     return stats
 
 
 def _inside(st: Paired, delta: float | None) -> bool:
-    """The effect's 95% interval lies inside ±δ."""
+    """The effect's interval (at 1 − the comparison's α) lies inside ±δ."""
     return delta is not None and st.n > 1 and -delta < st.effect_low and st.effect_high < delta
 
 
@@ -176,6 +244,10 @@ def _shift_p(st: Paired, shift: float, sign: int = 1) -> float:
         return 0.0 if effect > -shift else 1.0
     t = (effect + shift) / (st.sd / math.sqrt(st.n))
     return float(stats.t.sf(t, st.n - 1))
+
+
+def _level(alpha: float) -> str:
+    return f"{100 * (1 - alpha):.4g}%"
 
 
 def _delta_text(delta: float | None) -> str:
@@ -200,7 +272,7 @@ class Beats:
     def judge(self, values, baseline=None, delta: float | None = None) -> Verdict:
         if baseline is None:
             return Verdict(INCONCLUSIVE, f"baseline metric '{self.baseline}' is missing")
-        st = _paired(values, baseline, self.higher_is_better)
+        st = _paired(values, baseline, self.higher_is_better, self.alpha)
         if isinstance(st, Verdict):
             return st
         return self.decide(st, delta, st.p)
@@ -210,7 +282,7 @@ class Beats:
         if p < self.alpha:
             return Verdict(REPRODUCED if st.effect > 0 else CONTRADICTED, note, st, st.p, delta)
         if _inside(st, delta):
-            return Verdict(NO_EFFECT, note + " (95% interval inside ±δ)", st, st.p, delta)
+            return Verdict(NO_EFFECT, note + f" ({_level(self.alpha)} interval inside ±δ)", st, st.p, delta)
         return Verdict(INCONCLUSIVE, note + f" (not significant at α={self.alpha:g})", st, st.p, delta)
 
     def adjusted(self, verdict: Verdict, p_adjusted: float) -> Verdict:
@@ -249,7 +321,7 @@ class NoWorse:
             return Verdict(INCONCLUSIVE, f"no run of {self.variant} reported '{self.baseline}'")
         if delta is None:
             return Verdict(INCONCLUSIVE, "a non-inferiority claim needs its margin δ")
-        st = _paired(values, baseline, self.higher_is_better)
+        st = _paired(values, baseline, self.higher_is_better, self.alpha)
         if isinstance(st, Verdict):
             return st
         return self.decide(st, delta, _shift_p(st, delta))
@@ -285,7 +357,7 @@ class SameAs:
     def judge(self, values, baseline=None, delta: float | None = None) -> Verdict:
         if baseline is None:
             return Verdict(INCONCLUSIVE, f"no run of {self.variant} reported '{self.baseline}'")
-        st = _paired(values, baseline, True)
+        st = _paired(values, baseline, True, self.alpha)
         if isinstance(st, Verdict):
             return st
         return self.decide(st, self.tolerance, tost_p(st, self.tolerance))
@@ -338,7 +410,9 @@ class BestAmong:
 
         def compare(a: str, b: str):
             seeds = sorted(set(present[a]) & set(present[b]))
-            return _paired([present[a][k] for k in seeds], [present[b][k] for k in seeds], self.higher_is_better)
+            return _paired(
+                [present[a][k] for k in seeds], [present[b][k] for k in seeds], self.higher_is_better, self.alpha
+            )
 
         if best in self.winners:
             st = compare(best, self.reference)
@@ -369,7 +443,7 @@ class BestAmong:
         if p < self.alpha:
             return Verdict(REPRODUCED if st.effect > 0 else INCONCLUSIVE, note, st, st.p, delta)
         if _inside(st, delta):
-            return Verdict(NO_EFFECT, note + " (95% interval inside ±δ)", st, st.p, delta)
+            return Verdict(NO_EFFECT, note + f" ({_level(self.alpha)} interval inside ±δ)", st, st.p, delta)
         return Verdict(INCONCLUSIVE, note, st, st.p, delta)
 
     def adjusted(self, verdict: Verdict, p_adjusted: float) -> Verdict:

@@ -11,7 +11,8 @@ kx readme                        paste results/report/summary.md into README.md'
 kx data DATASET --out FILE [--source DIR] [--downloads DIR]                              (rule prepare_data)
 kx stage STAGE TASK --variant V --seed S --out DIR [--params JSON] [--input NAME=PATH ...] [--expect A=HASH ...]
 kx artefact NAME --key seedS|shared --out DIR [--params JSON] [--input NAME=PATH ...]     (rule artefact)
-kx report --out DIR [--partial] RUN_DIR ...                                     (rule report, onerror)
+kx report --out DIR [--partial] [--plans JSON] RUN_DIR ...                      (rule report, onerror)
+kx judge TASK --look K --plan JSON --out FILE RUN_DIR ...       after a look: the variants of open claims (rule judge)
 
 Only what a command needs is imported: `kx list` and `kx info` load no torch, pandas or scipy.
 """
@@ -25,9 +26,10 @@ import shutil
 import sys
 from pathlib import Path
 
-from kx_tasks.core import settings, stages
+from kx_tasks.core import looks, settings, stages
 from kx_tasks.core.data.fetch import DataError
 from kx_tasks.core.docs import DocsError
+from kx_tasks.core.looks import Plan
 from kx_tasks.core.params import ConfigError
 from kx_tasks.core.registry import TaskError, discover, discover_artefacts, get_task
 
@@ -104,8 +106,23 @@ def cmd_check(args) -> None:
     from kx_tasks.core import config_file
 
     config = config_file.load_and_check(args.config)
-    runs = settings.runs(config, discover())
-    print(f"{config_file.label(args.config)}: ok ({len(runs)} runs)")
+    tasks = discover()
+    runs = settings.runs(config, tasks)
+    print(f"{config_file.label(args.config)}: ok ({len(runs)} runs at the first look)")
+    for name in settings.enabled_tasks(config, tasks):
+        plan = looks.plan(config, tasks[name])
+        if plan.count > 1:
+            levels = ", ".join(
+                f"{n} seeds at α {a:.4g}" for n, a in zip(plan.looks, looks.boundaries(plan.looks), strict=True)
+            )
+            print(f"{name}: looks {levels} (O'Brien-Fleming-type spending of α {plan.alpha:g})")
+    last = Path(config.get("report_dir") or "results/report") / "claims.csv"
+    if last.exists():
+        enabled = {name: tasks[name] for name in settings.enabled_tasks(config, tasks)}
+        notes = looks.power_notes(config, enabled, last)
+        if notes:
+            print(f"the smallest effects these seeds detect (power 0.8, α 0.05), at the spread in {last}:")
+            print("\n".join(notes))
 
 
 def prepared(name: str, config: dict, data_dir: Path) -> Path:
@@ -224,7 +241,18 @@ def cmd_data(args) -> None:
 def cmd_report(args) -> None:
     from kx_tasks.core import report  # pandas/matplotlib/scipy/jinja2 only for the command that needs them
 
-    report.build(discover(), [Path(p) for p in args.run_dirs], Path(args.out), partial=args.partial)
+    plans = {t: Plan.from_dict(d) for t, d in json.loads(args.plans).items()} if args.plans else None
+    report.build(discover(), [Path(p) for p in args.run_dirs], Path(args.out), partial=args.partial, plans=plans)
+
+
+def cmd_judge(args) -> None:
+    from kx_tasks.core import report
+
+    tasks = discover()
+    if args.task not in tasks:
+        raise TaskError(f"unknown task '{args.task}' (installed: {', '.join(tasks)})")
+    plan = Plan.from_dict(json.loads(args.plan))
+    report.judge_look(tasks, args.task, plan, args.look, [Path(p) for p in args.run_dirs], Path(args.out))
 
 
 def add_job_args(s: argparse.ArgumentParser) -> None:
@@ -304,7 +332,16 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     s.add_argument("run_dirs", nargs="+", help="results/runs/TASK/VARIANT/seedS directories")
     s.add_argument("--partial", action="store_true", help="list runs without metrics as failed (after --keep-going)")
+    s.add_argument("--plans", help="each task's looks as JSON (kx_tasks.core.looks.Plan; default one look)")
     s.set_defaults(fn=cmd_report)
+
+    s = sub.add_parser("judge", help="decide after a look which variants run the next look's seeds (rule judge)")
+    s.add_argument("task")
+    s.add_argument("--look", type=int, required=True, help="the look just finished (1-based)")
+    s.add_argument("--plan", required=True, help="the task's looks as JSON (kx_tasks.core.looks.Plan)")
+    s.add_argument("--out", required=True)
+    s.add_argument("run_dirs", nargs="+", help="the look's runs: results/runs/TASK/VARIANT/seedS")
+    s.set_defaults(fn=cmd_judge)
     return p
 
 

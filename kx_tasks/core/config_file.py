@@ -178,7 +178,7 @@ def _named(problems: list[str], paths) -> str:
 def check(config: dict, paths) -> dict:
     """The schema (every problem, one line each), then what depends on the installed plugins; returns the
     config with defaults. Raises ConfigError whose lines start with the file that set the key."""
-    from kx_tasks.core import settings
+    from kx_tasks.core import looks, settings
     from kx_tasks.core.registry import discover, discover_artefacts
 
     config = with_defaults(config)
@@ -186,7 +186,10 @@ def check(config: dict, paths) -> dict:
     if problems:
         raise ConfigError(_named(problems, paths))
     try:
-        settings.check_config(config, discover(), discover_artefacts())
+        tasks = discover()
+        settings.check_config(config, tasks, discover_artefacts())
+        for name in settings.enabled_tasks(config, tasks):  # on the seeds as run (the schema's defaults filled in)
+            looks.check_decidable(config, tasks[name])
     except ConfigError as e:
         raise ConfigError(_named(str(e).splitlines(), paths)) from None
     return config

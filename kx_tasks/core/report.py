@@ -9,6 +9,8 @@ Figures are embedded as base64 PNGs so the pages work offline; each task's figur
 from __future__ import annotations
 
 import base64
+import dataclasses
+import json
 import logging
 import math
 import os
@@ -24,6 +26,7 @@ from kx_tasks import __version__
 from kx_tasks.core import stages
 from kx_tasks.core.claims import (
     CONTRADICTED,
+    DECISIONS,
     INCONCLUSIVE,
     NO_EFFECT,
     REPRODUCED,
@@ -33,11 +36,12 @@ from kx_tasks.core.claims import (
     Verdict,
 )
 from kx_tasks.core.io import atomic_path, read_json, read_jsonl, read_yaml, write_text
+from kx_tasks.core.looks import DEFAULT_MAX_SEEDS, Plan, claim_variants
 from kx_tasks.core.plotting import read_caption
 from kx_tasks.core.records import TIMINGS, git_commit
 from kx_tasks.core.registry import Task, TaskError, resolve
 from kx_tasks.core.settings import run_hash
-from kx_tasks.core.stats import MAX_SEEDS, holm, seeds_to_decide
+from kx_tasks.core.stats import ALPHA, holm, seeds_to_decide
 
 log = logging.getLogger("kx")
 
@@ -55,9 +59,11 @@ COMPARISON = [
     "delta",
     "mde",
     "seeds_needed",
+    "sd",
     "p",
     "p_adjusted",
     "look",
+    "alpha_look",
     "verdict_unadjusted",
 ]
 VERDICT_OBJECT = "_verdict"  # the judged Verdict, kept beside its row until the multiplicity adjustment
@@ -203,9 +209,10 @@ def unjudged_claims(tasks: dict[str, Task], run_dirs: list[Path], metrics: pd.Da
     return pd.DataFrame(out, columns=CLAIM_TABLE)
 
 
-def comparison(claim, verdict) -> dict:
-    """The comparison columns of a verdict with statistics: effect and interval, P(A > B), δ, mde, seeds needed,
-    the p of the claim's own test (the family the report adjusts) and the verdict object the adjustment re-reads."""
+def comparison(verdict, judge, max_seeds: int = DEFAULT_MAX_SEEDS) -> dict:
+    """The comparison columns of a verdict with statistics: effect and interval, P(A > B), δ, mde (at the level it
+    was decided at), seeds needed (a fixed-size study at α; "> max_seeds" beyond the task's cap), the p of the
+    claim's own test (the family the report adjusts) and the verdict object the adjustment re-reads."""
     st = verdict.stats
     if st is None:
         return {}
@@ -214,20 +221,21 @@ def comparison(claim, verdict) -> dict:
         "effect": st.effect,
         "effect_low": st.effect_low,
         "effect_high": st.effect_high,
+        "sd": st.sd,
         "p_improve": st.p_improve,
         "p_improve_low": st.p_improve_low,
         "p_improve_high": st.p_improve_high,
         "delta": verdict.delta,
-        "mde": st.mde(),
-        "seeds_needed": f"> {MAX_SEEDS}" if math.isinf(needed) else str(int(needed)),
+        "mde": st.mde(getattr(judge, "alpha", ALPHA)),
+        "seeds_needed": f"> {max_seeds}" if needed > max_seeds else str(int(needed)),
         "p": verdict.p,
-        "look": 1,
         VERDICT_OBJECT: verdict,
     }
 
 
 def comparison_text(row) -> str:
-    """One cell for the page and summary.md: effect [95% CI]; P(A>B) [CI]; δ; mde; seeds needed; p → Holm."""
+    """One cell for the page and summary.md: effect [interval]; P(A>B) [CI]; δ; mde; seeds needed; p → Holm; and,
+    for a task with looks, the look it was decided at (or the last it reached) with that look's level."""
     if pd.isna(row.effect):
         return ""
     parts = [
@@ -239,14 +247,19 @@ def comparison_text(row) -> str:
     parts += [f"mde {row.mde:.3g}", f"seeds needed {row.seeds_needed}"]
     if not pd.isna(row.p):
         parts.append(f"p {row.p:.3g}, Holm {row.p_adjusted:.3g}")
+    if not pd.isna(row.alpha_look) and (row.look > 1 or row.alpha_look < ALPHA):
+        parts.append(f"look {int(row.look)} (n={int(row.n)}, α {row.alpha_look:.3g})")
     return "; ".join(parts)
 
 
 def adjust_for_multiplicity(tasks: dict[str, Task], claims: pd.DataFrame) -> pd.DataFrame:
     """Holm over the test of every comparison in the report; each verdict is decided again at its adjusted p (the
-    counts everywhere are of these verdicts; `verdict_unadjusted` keeps the raw ones)."""
+    counts everywhere are of these verdicts; `verdict_unadjusted` keeps the raw ones). A comparison decided at a
+    look's nominal level α_k enters the family as p·α/α_k (the p on the scale of α: below α exactly when p < α_k)."""
     claims = claims.copy()
-    claims["p_adjusted"] = holm(claims["p"].to_numpy(dtype=float))
+    level = claims["alpha_look"].to_numpy(dtype=float)
+    scale = np.where(np.isnan(level), 1.0, ALPHA / level)
+    claims["p_adjusted"] = holm(np.minimum(1.0, claims["p"].to_numpy(dtype=float) * scale))
     claims["verdict_unadjusted"] = claims["verdict"]
     judges = {(t, c.id): c.judge for t, task in tasks.items() for c in task.claims}
     for i, row in claims.iterrows():
@@ -262,87 +275,155 @@ def as_run(params: dict, names: tuple[str, ...]) -> str:
     return "; ".join(f"{k} = {params.get(k)}" for k in names)
 
 
-def judge_claims(tasks: dict[str, Task], metrics: pd.DataFrame, records: pd.DataFrame | None = None) -> pd.DataFrame:
+def task_plan(name: str, part: pd.DataFrame, plans: dict[str, Plan] | None) -> Plan:
+    """The task's plan of looks (the config's, through `kx report --plans`), else one look at the seeds that ran."""
+    if plans and name in plans:
+        return plans[name]
+    return Plan.single(part.groupby("variant")["seed"].agg(lambda s: sorted(set(s))).to_dict())
+
+
+def judge_claims(
+    tasks: dict[str, Task],
+    metrics: pd.DataFrame,
+    records: pd.DataFrame | None = None,
+    plans: dict[str, Plan] | None = None,
+    last_look: int | None = None,
+) -> pd.DataFrame:
     """One verdict per claim and variant that ran. records: the runs table (collect), whose `params` give the
-    settings that claims worded on a parameter (Claim.params) were read at."""
+    settings that claims worded on a parameter (Claim.params) were read at. plans: each task's looks (default one
+    look at the seeds that ran): a comparison is judged at each look in turn, on the seeds of that look, at the
+    look's nominal level, and stops at the first decision; last_look: judge no further (the judging job)."""
     out = []
     for name, part in metrics.groupby("task"):
         if name not in tasks:
             raise TaskError(f"results hold runs of task '{name}', which is not installed")
+        plan = task_plan(name, part, plans)
+        present = set(part["variant"])
         for claim in tasks[name].claims:
-            for variant, runs in part.groupby("variant"):
+            for variant in sorted(present):
                 if claim.variants is not None and variant not in claim.variants:
                     continue
-                table = runs.pivot(index="seed", columns="metric", values="value")
                 statement = claim.statement
                 if claim.params and records is not None:  # wording that depends on the run's settings: as they ran
                     ran = records[(records.task == name) & (records.variant == variant)]["params"]
                     said = sorted({as_run(p, claim.params) for p in ran})
                     statement += f" [as run: {' | '.join(said)}]"
-                row = {
-                    "task": name,
-                    "claim": claim.id,
-                    "source": claim.source,
-                    "statement": statement,
-                    "variant": variant,
-                    "rule": claim.rule(),
-                    "n": len(table),
-                }
-                if isinstance(claim.judge, BestAmong):
-                    rows = part[(part.metric == claim.metric) & part.value.notna()]
-                    pool = {v: dict(zip(r.seed, r.value, strict=True)) for v, r in rows.groupby("variant")}
-                    reference = pool.get(claim.judge.reference)
-                    verdict = claim.judge.judge_pool(
-                        pool, claim.delta_for(list(reference.values()) if reference else None)
-                    )
-                    measured = Summary.of(table[claim.metric].dropna()).text() if claim.metric in table else "missing"
-                    out.append(
-                        {
-                            **row,
-                            **comparison(claim, verdict),
-                            "measured": measured,
-                            "verdict": verdict.verdict,
-                            "reason": verdict.reason,
-                        }
-                    )
-                    continue
-                if claim.metric not in table or table[claim.metric].isna().all():
-                    reason = f"no run reported '{claim.metric}'"
-                    out.append({**row, "measured": "missing", "verdict": INCONCLUSIVE, "reason": reason})
-                    continue
-                baseline = getattr(claim.judge, "baseline", None)
-                other = getattr(claim.judge, "variant", None)  # a baseline from another variant, paired by seed
-                source = (
-                    part[part.variant == other].pivot(index="seed", columns="metric", values="value")
-                    if other
-                    else table
-                )
-                base_col = source[baseline].reindex(table.index) if baseline in source else None
-                present = table[claim.metric].notna() & (base_col.notna() if base_col is not None else True)
-                if not present.any():
-                    reason = f"no seed reported both '{claim.metric}' and its baseline"
-                    out.append({**row, "measured": "missing", "verdict": INCONCLUSIVE, "reason": reason})
-                    continue
-                values = table.loc[present, claim.metric].to_numpy()
-                base = base_col[present].to_numpy() if base_col is not None else None
-                if hasattr(claim.judge, "adjusted"):  # a comparison: judged with its smallest effect of interest
-                    verdict = claim.judge.judge(values, base, claim.delta_for(base))
-                else:
-                    verdict = claim.judge.judge(values, base)
-                measured = Summary.of(values).text()
-                gone = [int(seed) for seed in table.index[~present]]
-                note = f"missing in seed {', '.join(map(str, gone))}" if gone else ""
-                out.append(
-                    {
-                        **row,
-                        **comparison(claim, verdict),
-                        "n": len(values),
-                        "measured": f"{measured}; {note}" if note else measured,
-                        "verdict": verdict.verdict,
-                        "reason": f"{verdict.reason} ({note})" if note else verdict.reason,
-                    }
-                )
+                head = {"task": name, "claim": claim.id, "source": claim.source, "statement": statement}
+                out.append({**head, **judge_at_looks(claim, variant, part, plan, last_look)})
     return pd.DataFrame(out, columns=CLAIM_TABLE)
+
+
+def judge_at_looks(claim, variant: str, part: pd.DataFrame, plan: Plan, last_look: int | None = None) -> dict:
+    """A claim on one variant through the plan's looks: a comparison on the seeds each look planned, at its nominal
+    α, until a look decides it or no further look's runs are there; a threshold on every seed its variant ran."""
+    if not hasattr(claim.judge, "adjusted"):
+        return judge_one(claim, variant, part, claim.judge)
+    names = claim_variants(claim, variant, set(part["variant"]))
+    if not all(v in plan.seeds for v in names):  # runs the plan does not know: one look at what ran
+        plan = task_plan("", part, None)
+    row, seen = None, None
+    for look, level in sorted(plan.levels(names).items()):
+        if last_look is not None and look > last_look:
+            break
+        keep = {v: set(plan.seeds_at(v, look)) for v in names}
+        mask = [s in keep.get(v, ()) for v, s in zip(part["variant"], part["seed"], strict=True)]
+        sub = part[mask]
+        ran = frozenset(zip(sub["variant"], sub["seed"], strict=True))
+        if row is not None and ran == seen:  # this look's seeds did not run (a partial report): stop here
+            break
+        seen = ran
+        row = judge_one(claim, variant, sub, dataclasses.replace(claim.judge, alpha=level), plan.max_seeds)
+        if "effect" not in row:  # no comparison to make (a baseline that did not run, a missing metric)
+            return row
+        row.update(look=look, alpha_look=level)
+        if row["verdict"] in DECISIONS:
+            break
+    return row
+
+
+def judge_one(claim, variant: str, part: pd.DataFrame, judge, max_seeds: int = DEFAULT_MAX_SEEDS) -> dict:
+    """One claim on one variant from the task's metrics `part` (one row per seed and metric), with `judge` (the
+    claim's, or it at a look's level)."""
+    table = part[part.variant == variant].pivot(index="seed", columns="metric", values="value")
+    row = {"variant": variant, "rule": claim.rule(), "n": len(table)}
+    if isinstance(judge, BestAmong):
+        rows = part[(part.metric == claim.metric) & part.value.notna()]
+        pool = {v: dict(zip(r.seed, r.value, strict=True)) for v, r in rows.groupby("variant")}
+        reference = pool.get(judge.reference)
+        verdict = judge.judge_pool(pool, claim.delta_for(list(reference.values()) if reference else None))
+        measured = Summary.of(table[claim.metric].dropna()).text() if claim.metric in table else "missing"
+        n = verdict.stats.n if verdict.stats is not None else row["n"]
+        return {
+            **row,
+            **comparison(verdict, judge, max_seeds),
+            "n": n,
+            "measured": measured,
+            "verdict": verdict.verdict,
+            "reason": verdict.reason,
+        }
+    if claim.metric not in table or table[claim.metric].isna().all():
+        return {**row, "measured": "missing", "verdict": INCONCLUSIVE, "reason": f"no run reported '{claim.metric}'"}
+    baseline = getattr(judge, "baseline", None)
+    other = getattr(judge, "variant", None)  # a baseline from another variant, paired by seed
+    source = part[part.variant == other].pivot(index="seed", columns="metric", values="value") if other else table
+    base_col = source[baseline].reindex(table.index) if baseline in source else None
+    present = table[claim.metric].notna() & (base_col.notna() if base_col is not None else True)
+    if not present.any():
+        reason = f"no seed reported both '{claim.metric}' and its baseline"
+        return {**row, "measured": "missing", "verdict": INCONCLUSIVE, "reason": reason}
+    values = table.loc[present, claim.metric].to_numpy()
+    base = base_col[present].to_numpy() if base_col is not None else None
+    if hasattr(judge, "adjusted"):  # a comparison: judged with its smallest effect of interest
+        verdict = judge.judge(values, base, claim.delta_for(base))
+    else:
+        verdict = judge.judge(values, base)
+    measured = Summary.of(values).text()
+    gone = [int(seed) for seed in table.index[~present]]
+    note = f"missing in seed {', '.join(map(str, gone))}" if gone else ""
+    return {
+        **row,
+        **comparison(verdict, judge, max_seeds),
+        "n": len(values),
+        "measured": f"{measured}; {note}" if note else measured,
+        "verdict": verdict.verdict,
+        "reason": f"{verdict.reason} ({note})" if note else verdict.reason,
+    }
+
+
+def judge_look(tasks: dict[str, Task], task: str, plan: Plan, look: int, run_dirs: list[Path], out: Path) -> dict:
+    """The judging job after a look (Snakemake's checkpoint `judge`): its runs must all have finished; writes the
+    open comparisons and the variants that run the next look's seeds to `out` (JSON)."""
+    failed = unfinished_runs(tasks, run_dirs)
+    if len(failed):
+        names = "; ".join(f"{r.task}/{r.variant}/seed{r.seed}: {r.stage} {r.problem}" for r in failed.itertuples())
+        raise TaskError(f"look {look} of {task} cannot be judged: {names}")
+    metrics, _ = collect(run_dirs)
+    decision = open_variants(tasks, metrics[metrics.task == task], {task: plan}, look)
+    write_text(out, json.dumps(decision, indent=1, sort_keys=True) + "\n")
+    for row in decision["open"]:
+        print(f"open after look {look}: {row['claim']} ({row['variant']}, n={row['n']}, p={row['p']})")
+    going = ", ".join(decision["continue"]) or "none"
+    print(f"look {look} of {task}: {len(decision['open'])} open; the next look runs {going}")
+    return decision
+
+
+def open_variants(tasks: dict[str, Task], metrics: pd.DataFrame, plans: dict[str, Plan], look: int) -> dict:
+    """The judging job's decision after `look`: the comparisons still open there (judged through the looks so far,
+    unadjusted: the report's multiplicity adjustment comes after the last look) whose paired seeds grow at a later
+    look, and the variants they compare, which run the next look's seeds."""
+    claims = judge_claims(tasks, metrics, None, plans, last_look=look)
+    still, variants = [], set()
+    for row in claims.itertuples():
+        if row.verdict != INCONCLUSIVE or pd.isna(row.alpha_look) or pd.isna(row.effect):
+            continue  # decided, not a comparison, or one that cannot be made (its baseline's variant did not run)
+        plan = plans[row.task]
+        claim = next(c for c in tasks[row.task].claims if c.id == row.claim)
+        names = claim_variants(claim, row.variant, set(metrics[metrics.task == row.task]["variant"]))
+        if all(v in plan.seeds for v in names) and any(k > look for k in plan.levels(names)):
+            p = None if pd.isna(row.p) else float(row.p)
+            still.append({"claim": row.claim, "variant": row.variant, "n": int(row.n), "p": p})
+            variants |= set(names)
+    return {"look": look, "open": still, "continue": sorted(variants)}
 
 
 MEAN_STD = "{mean:.4g} ± {std:.2g}"
@@ -475,17 +556,23 @@ def unfinished_runs(tasks: dict[str, Task], run_dirs: list[Path]) -> pd.DataFram
     return pd.DataFrame(rows, columns=["task", "variant", "seed", "stage", "problem", "log"])
 
 
-def build(tasks: dict[str, Task], run_dirs: list[Path], out_dir: Path, partial: bool = False) -> pd.DataFrame:
+def build(
+    tasks: dict[str, Task],
+    run_dirs: list[Path],
+    out_dir: Path,
+    partial: bool = False,
+    plans: dict[str, Plan] | None = None,
+) -> pd.DataFrame:
     """The report of `run_dirs`. partial: runs that did not finish (a failed job under --keep-going) are listed as
     failed, with the stage and its log, and a task with none finished is listed as such; otherwise they are an
-    error naming them."""
+    error naming them. plans: each task's looks (kx_tasks.core.looks; default one look at the seeds that ran)."""
     failed = unfinished_runs(tasks, run_dirs)
     if len(failed) and not partial:
         names = "; ".join(f"{r.task}/{r.variant}/seed{r.seed}: {r.stage} {r.problem}" for r in failed.itertuples())
         raise TaskError(f"runs the report cannot show: {names}; rerun them, or build a partial report (--partial)")
     bad = {(r.task, r.variant, r.seed) for r in failed.itertuples()}
     metrics, runs = collect([d for d in run_dirs if tuple(parse_run_dir(d).values()) not in bad])
-    claims = judge_claims(tasks, metrics, runs)
+    claims = judge_claims(tasks, metrics, runs, plans)
     claims = pd.concat([claims, unjudged_claims(tasks, run_dirs, metrics)], ignore_index=True)
     claims = adjust_for_multiplicity(tasks, claims)
     claims["comparison"] = [comparison_text(row) for row in claims.itertuples()]

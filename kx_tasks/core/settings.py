@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from kx_tasks.core import params as P
 from kx_tasks.core import stages
+from kx_tasks.core.looks import DEFAULT_MAX_SEEDS
 from kx_tasks.core.params import ConfigError, Params
 from kx_tasks.core.registry import Artefact, Resources, Task
 
@@ -152,6 +153,7 @@ def check_config(config: dict, tasks: dict[str, Task], artefacts: dict[str, Arte
                     f"tasks.{name}.variant_seeds.{key}: not a variant of {name} nor the first part of one "
                     f"(known: {', '.join(sorted(families))})"
                 )
+        check_looks(name, block, config)
         for key in block.get("variant_overrides") or {}:
             if key not in families:
                 raise ConfigError(
@@ -178,6 +180,24 @@ def check_config(config: dict, tasks: dict[str, Task], artefacts: dict[str, Arte
     for name in config.get("datasets") or []:
         if name not in DATASETS:
             raise ConfigError(f"datasets: unknown dataset '{name}' (known: {', '.join(DATASETS)})")
+
+
+def check_looks(name: str, block: dict, config: dict) -> None:
+    """looks: increasing seed counts, the first the number of the task's seeds, the last within max_seeds."""
+    looks = list(block.get("looks") or [])
+    if not looks:
+        return
+    where = f"tasks.{name}.looks"
+    if looks != sorted(set(looks)) or looks[0] < 2:
+        raise ConfigError(f"{where}: {looks} must be increasing seed counts of at least 2, e.g. [3, 5]")
+    first = len(block.get("seeds") or config.get("seeds") or [0])
+    if looks[0] != first:
+        raise ConfigError(
+            f"{where}: the first look ({looks[0]}) must be the number of the task's seeds ({first}): look 1 runs them"
+        )
+    cap = block.get("max_seeds", DEFAULT_MAX_SEEDS)
+    if looks[-1] > cap:
+        raise ConfigError(f"{where}: the last look ({looks[-1]}) is beyond tasks.{name}.max_seeds ({cap})")
 
 
 def enabled_tasks(config: dict, tasks: dict[str, Task]) -> list[str]:

@@ -22,6 +22,7 @@ OUTPUT_DIRS = (
     "results/logs",
     "results/benchmarks",
     "results/scratch",
+    "results/looks",
 )
 
 

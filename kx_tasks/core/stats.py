@@ -57,8 +57,9 @@ class Paired:
         return seeds_needed(abs(self.effect if effect is None else effect), self.sd, alpha, power)
 
 
-def paired(values, baseline, higher_is_better: bool = True) -> Paired:
-    """The comparison of `values` with `baseline`, seed by seed (same order, same length)."""
+def paired(values, baseline, higher_is_better: bool = True, confidence: float = CONFIDENCE) -> Paired:
+    """The comparison of `values` with `baseline`, seed by seed (same order, same length); the effect's interval at
+    `confidence` (1 − the level the comparison is decided at: 95% at one look)."""
     from scipy import stats
     from statsmodels.stats.proportion import proportion_confint
 
@@ -68,7 +69,7 @@ def paired(values, baseline, higher_is_better: bool = True) -> Paired:
     effect = float(d.mean())
     sd = float(d.std(ddof=1)) if n > 1 else 0.0
     if n > 1 and sd > 1e-12 * max(1.0, abs(effect)):
-        half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * sd / math.sqrt(n))
+        half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n))
         p = float(stats.ttest_rel(d, np.zeros(n)).pvalue)
     else:  # one seed, or the same difference in every seed: no spread to test against
         half = 0.0

@@ -7,7 +7,7 @@ References:
 - H. Zhang et al., "mixup: Beyond Empirical Risk Minimization", ICLR 2018; facebookresearch/mixup-cifar10.
 """
 
-from kx_tasks.core.claims import AtLeast, AtMost, Beats, Claim, Delta, NoWorse, SameAs, Within
+from kx_tasks.core.claims import ONE_RUN, AtLeast, AtMost, Beats, Claim, Delta, Figure, NoWorse, SameAs, Within
 from kx_tasks.core.registry import Resources, Stage, Task
 from kx_tasks.core.stages import family
 from kx_tasks.mixup.config import CIFAR_RECIPE, METHODS, MixupConfig
@@ -142,7 +142,9 @@ TASK = Task(
             f"PreAct ResNet-18 with {m} reaches {1 - acc:.1%} CIFAR-10 test error "
             "(the mixup paper's Table 1; kx: last epoch)",
             "test_acc",
-            Within(acc, 0.003),
+            # How many runs Table 1 summarises is not stated where kx read it (posts.md, [V2]): judged as one run,
+            # the wider (prediction) interval.
+            Within(acc, 0.003, Figure(ONE_RUN, "Table 1 does not state how many runs it summarises")),
             source="paper",
             variants=(f"cifar10.{m}",),
         )

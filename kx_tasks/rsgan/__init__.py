@@ -9,7 +9,7 @@ References:
 - Z. Lin et al., "PacGAN: The power of two samples in generative adversarial networks", NeurIPS 2018 (the 2-D grid).
 """
 
-from kx_tasks.core.claims import AtLeast, AtMost, Beats, Claim, Delta, Within
+from kx_tasks.core.claims import MEAN, AtLeast, AtMost, Beats, Claim, Delta, Figure, Within
 from kx_tasks.core.registry import Resources, Stage, Task
 from kx_tasks.core.stages import family
 from kx_tasks.rsgan.config import PINS, VARIANTS, RsganConfig
@@ -159,7 +159,7 @@ GRID = (
         "pacgan.sgan_anchor",
         "in PacGAN's own setting SGAN covers 17.3 ± 2 modes (PacGAN Table 1: 17.3 ± 0.8 s.e., 10 trials)",
         "modes",
-        Within(17.3, 2.0),
+        Within(17.3, 2.0, Figure(MEAN, "PacGAN Table 1: mean of 10 trials")),
         source="paper",
         variants=("pacgan.sgan",),
     ),
@@ -167,7 +167,7 @@ GRID = (
         "pacgan.sgan_anchor_hq",
         "… with 94.8 ± 3% high-quality samples (Table 1: 94.8 ± 0.7%)",
         "hq_frac",
-        Within(0.948, 0.03),
+        Within(0.948, 0.03, Figure(MEAN, "PacGAN Table 1: mean of 10 trials")),
         source="paper",
         variants=("pacgan.sgan",),
     ),

@@ -3,7 +3,7 @@
 import json
 import os
 
-from kx_tasks.core import settings, stages
+from kx_tasks.core import looks, settings, stages
 from kx_tasks.core.registry import discover, discover_artefacts
 
 TASKS = discover()
@@ -12,6 +12,12 @@ ARTEFACTS = discover_artefacts()
 # cannot check them. This checks them against each plugin's own parameter model and JSON Schema.
 settings.check_config(config, TASKS, ARTEFACTS)
 RUNS = settings.runs(config, TASKS)
+# Each enabled task's looks (config keys looks, max_seeds; kx_tasks/core/looks.py): look 1 is RUNS; a later look's
+# runs exist only once the judging job of the look before (checkpoint judge, workflow/rules/looks.smk) has run.
+PLANS = {
+    name: looks.plan(config, TASKS[name])
+    for name in settings.enabled_tasks(config, TASKS)
+}
 
 RUN_DIR = stages.run_dir("{task}", "{variant}", "{seed}")
 # Where the report goes (config key report_dir; the schema's default results/report).
@@ -28,18 +34,80 @@ wildcard_constraints:
     dataset=r"[a-z][a-z0-9_]*",
     artefact=r"[a-z][a-z0-9_]*",
     key=rf"seed\d+|{stages.SHARED_KEY}",
+    look=r"\d+",
 
 
-def run_dirs(stage):
-    return [
-        stages.stage_dir(r.task, r.variant, r.seed, stage)
-        for r in RUNS
-        if stage in TASKS[r.task].stages
-    ]
+def look_runs(task, look):
+    """(variant, seed) of every run of `task` at look `look` (1-based): the configured seeds, then at each later
+    look the next seeds of the variants that the judging job of the look before kept (its output, read through
+    Snakemake's checkpoint, so these jobs enter the DAG only after that job has run)."""
+    plan = PLANS[task]
+    runs = {(v, s) for v in plan.seeds for s in plan.seeds_at(v, 1)}
+    for k in range(2, look + 1):
+        with open(checkpoints.judge.get(task=task, look=k - 1).output[0]) as f:
+            going = json.load(f)["continue"]
+        runs |= {(v, s) for v in going for s in plan.seeds_at(v, k)}
+    return sorted(runs)
 
 
-def run_roots():
-    return [stages.run_dir(r.task, r.variant, r.seed) for r in RUNS]
+def stage_dirs(runs, task, stage):
+    if stage not in TASKS[task].stages:
+        return []
+    return [stages.stage_dir(task, v, s, stage) for v, s in runs]
+
+
+def final_inputs(*stages_wanted):
+    """Named inputs STAGE_TASK: one input function per task and stage, giving the stage folders of the task's runs at
+    its last look. One function per task, so that a task waiting on its judging job (a checkpoint) holds back only
+    its own runs in the DAG, never another task's."""
+
+    def dirs(task, stage):
+        return lambda wildcards: stage_dirs(
+            look_runs(task, PLANS[task].count), task, stage
+        )
+
+    return {
+        f"{stage}_{task}": dirs(task, stage)
+        for stage in stages_wanted
+        for task in PLANS
+    }
+
+
+def look_inputs(wildcards):
+    """The judging job's inputs: every stage folder of the look's runs."""
+    runs = look_runs(wildcards.task, int(wildcards.look))
+    return {stage: stage_dirs(runs, wildcards.task, stage) for stage in stages.STAGES}
+
+
+def run_roots_of(wildcards, input):
+    """The run folders of a rule's evaluate inputs (`evaluate`, or `evaluate_TASK` from final_inputs; every run has an
+    evaluate stage); none while a checkpoint the inputs wait on has not run (Snakemake evaluates the params again
+    once it has)."""
+    names = [k for k in input.keys() if k == "evaluate" or k.startswith("evaluate_")]
+    return sorted({os.path.dirname(d) for k in names for d in getattr(input, k)})
+
+
+def known_runs():
+    """Every run folder the config asks for so far (the looks judged up to now, read without the checkpoint
+    machinery): for the partial report after a failure."""
+    out = []
+    for task, plan in PLANS.items():
+        runs = {(v, s) for v in plan.seeds for s in plan.seeds_at(v, 1)}
+        for k in range(2, plan.count + 1):
+            path = f"results/looks/{task}/look{k - 1}.json"
+            if not os.path.exists(path):
+                break
+            with open(path) as f:
+                going = json.load(f)["continue"]
+            runs |= {(v, s) for v in going for s in plan.seeds_at(v, k)}
+        out += [stages.run_dir(task, v, s) for v, s in sorted(runs)]
+    return out
+
+
+def plans_json():
+    return json.dumps(
+        {task: plan.to_dict() for task, plan in PLANS.items()}, sort_keys=True
+    )
 
 
 def report_tasks():

@@ -1,10 +1,9 @@
 # The report reads, for every run, the run.json of each stage and the evaluate stage's metrics and figures:
-# every stage directory is declared, so nothing it reads is undeclared.
+# every stage directory is declared, so nothing it reads is undeclared. Its runs are those of every task's last
+# look (the judging jobs decide them); each task's plan tells it at which look each comparison was decided.
 rule report:
     input:
-        evaluate=run_dirs("evaluate"),
-        train=run_dirs("train"),
-        augment=run_dirs("augment"),
+        **final_inputs(*stages.STAGES),
     output:
         html=report(
             f"{REPORT}/index.html",
@@ -26,7 +25,8 @@ rule report:
         mem_mb=1000,
         runtime=10,
     params:
-        runs=run_roots(),
+        runs=run_roots_of,
+        plans=plans_json(),
         out=lambda w, output: os.path.dirname(output.html),
     shell:
-        "kx report --out {params.out:q} {params.runs:q} > {log:q} 2>&1 && cat {log:q}"
+        "kx report --out {params.out:q} --plans {params.plans:q} {params.runs:q} > {log:q} 2>&1 && cat {log:q}"
