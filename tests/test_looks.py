@@ -236,3 +236,35 @@ def test_a_comparison_whose_baseline_did_not_run_keeps_no_variant_going():
     plan = {"toy": Plan({"a": (0, 1, 2), "b": (0, 1, 2)}, (3, 5))}
     only_b = metrics_of({"b": [1.0, 1.5, 0.6]})
     assert open_variants({"toy": toy_task([BEATS])}, only_b, plan, 1) == {"look": 1, "open": [], "continue": []}
+
+
+def test_the_report_opens_with_the_counts_of_adjusted_verdicts():
+    from kx_tasks.core.report import outcomes, outcomes_markdown
+
+    claims = pd.DataFrame(
+        {
+            "source": ["post", "post", "kx"],
+            "verdict": ["reproduced", "inconclusive", "no effect"],
+            "verdict_unadjusted": ["reproduced", "reproduced", "no effect"],
+            "p": [0.001, 0.03, np.nan],
+        }
+    )
+    table = outcomes(claims).set_index(["claims", "verdicts"])
+    assert table.loc[("all claims", "adjusted (Holm)"), "inconclusive"] == 1
+    assert table.loc[("claims from the posts", "unadjusted"), "reproduced"] == 2
+    assert table.loc[("claims from the posts", "adjusted (Holm)"), "total"] == 2
+    text = outcomes_markdown(claims)
+    assert text.startswith("#### outcomes: ") and "over the report's 2 tests changed 1 verdicts" in text
+
+
+def test_pasting_one_task_keeps_the_counts_first(tmp_path):
+    from kx_tasks.core.docs import paste_task, result_markers
+
+    begin, end = result_markers()
+    readme, summary = tmp_path / "README.md", tmp_path / "summary.md"
+    readme.write_text(f"x\n{begin}\n#### outcomes: old counts\n\n#### det: claims\n\nold det\n{end}\n")
+    summary.write_text("#### outcomes: one task's counts\n\n#### zed: claims\n\nnew zed\n")
+    paste_task(readme, summary, "zed")
+    body = readme.read_text()
+    assert body.index("#### outcomes: old counts") < body.index("#### det") < body.index("#### zed")
+    assert "one task's counts" not in body

@@ -80,6 +80,9 @@ def paste_results(readme: Path, summary: Path, block: str = "results") -> None:
     readme.write_text(text, encoding="utf-8")
 
 
+OUTCOMES = "outcomes"  # the report's first section (the counts of verdicts), headed like a task's
+
+
 def task_sections(markdown: str) -> dict[str, str]:
     """A summary.md cut at its '#### <task>: ' headings: task -> its sections, in the order they appear."""
     out: dict[str, list[str]] = {}
@@ -105,5 +108,7 @@ def paste_task(readme: Path, summary: Path, task: str, block: str = "results") -
         raise DocsError(f"{summary}: no sections of task {task!r} (it has: {', '.join(new) or 'none'})")
     sections = task_sections(text.split(begin, 1)[1].split(end, 1)[0])
     sections[task] = new[task]
-    body = "\n\n".join(sections[name] for name in sorted(sections))
+    # The counts of outcomes stay those of the full report that was pasted (a one-task report counts only its task).
+    order = [OUTCOMES] * (OUTCOMES in sections) + sorted(n for n in sections if n != OUTCOMES)
+    body = "\n\n".join(sections[name] for name in order)
     readme.write_text(replace_between(text, (begin, end), body, readme), encoding="utf-8")

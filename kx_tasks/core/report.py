@@ -534,6 +534,30 @@ def environment() -> Environment:
     return env
 
 
+def outcomes(claims: pd.DataFrame) -> pd.DataFrame:
+    """The outcome counts the report opens with: every claim and the posts' own (source "post"), each after Holm's
+    adjustment (the verdicts) and before it (`verdict_unadjusted`), and how many the adjustment changed."""
+    rows = []
+    for label, part in (("all claims", claims), ("claims from the posts", claims[claims.source == "post"])):
+        for when, column in (("adjusted (Holm)", "verdict"), ("unadjusted", "verdict_unadjusted")):
+            counts = counts_of(part.assign(verdict=part[column]))
+            rows.append({"claims": label, "verdicts": when, **counts, "total": len(part)})
+    table = pd.DataFrame(rows)
+    changed = claims[claims.verdict != claims.verdict_unadjusted]
+    table.attrs["changed"] = len(changed)
+    return table
+
+
+def outcomes_markdown(claims: pd.DataFrame) -> str:
+    table = outcomes(claims)
+    return (
+        "#### outcomes: the verdicts of this report, counted\n\n"
+        + markdown_table(table)
+        + f"\n\nHolm's adjustment over the report's {int(claims['p'].notna().sum())} tests changed "
+        f"{table.attrs['changed']} verdicts."
+    )
+
+
 def counts_of(claims: pd.DataFrame) -> dict[str, int]:
     found = claims["verdict"].value_counts().to_dict() if len(claims) else {}
     return {v: int(found.get(v, 0)) for v in VERDICTS}
@@ -590,6 +614,10 @@ def build(
         "runs": len(runs),
         "failed": len(failed),
         "counts": counts_of(claims),
+        "post_counts": counts_of(claims[claims.source == "post"]),
+        "raw_counts": counts_of(claims.assign(verdict=claims["verdict_unadjusted"])),
+        "tests": int(claims["p"].notna().sum()),
+        "changed": int((claims["verdict"] != claims["verdict_unadjusted"]).sum()),
     }
     pages, markdown = [], []
     for name in sorted(set(failed.task) - set(runs.task if len(runs) else [])):  # tasks with no finished run
@@ -620,7 +648,7 @@ def build(
         )
         markdown.append(task_markdown(task, task_claims, tables, page["failed"]))
     write_text(out_dir / "index.html", env.get_template("index.html.j2").render(meta=meta, pages=pages))
-    write_text(out_dir / "summary.md", "\n\n".join(markdown) + "\n")
+    write_text(out_dir / "summary.md", "\n\n".join([outcomes_markdown(claims), *markdown]) + "\n")
     for row in claims.itertuples():
         print(f"{row.claim:24s} {row.variant:10s} {row.verdict:15s} {row.measured}  [{row.rule}] {row.reason}")
     log.info("report: %d runs, %d claims -> %s", len(runs), len(claims), out_dir / "index.html")

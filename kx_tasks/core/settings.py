@@ -153,7 +153,8 @@ def check_config(config: dict, tasks: dict[str, Task], artefacts: dict[str, Arte
                     f"tasks.{name}.variant_seeds.{key}: not a variant of {name} nor the first part of one "
                     f"(known: {', '.join(sorted(families))})"
                 )
-        check_looks(name, block, config)
+        if block.get("enabled", True):  # a disabled task's looks never run
+            check_looks(name, block, config)
         for key in block.get("variant_overrides") or {}:
             if key not in families:
                 raise ConfigError(
