@@ -401,7 +401,8 @@ def judge_look(tasks: dict[str, Task], task: str, plan: Plan, look: int, run_dir
     decision = open_variants(tasks, metrics[metrics.task == task], {task: plan}, look)
     write_text(out, json.dumps(decision, indent=1, sort_keys=True) + "\n")
     for row in decision["open"]:
-        print(f"open after look {look}: {row['claim']} ({row['variant']}, n={row['n']}, p={row['p']})")
+        p = "none" if row["p"] is None else f"{row['p']:.3g}"
+        print(f"open after look {look}: {row['claim']} ({row['variant']}, n={row['n']}, p={p})")
     going = ", ".join(decision["continue"]) or "none"
     print(f"look {look} of {task}: {len(decision['open'])} open; the next look runs {going}")
     return decision
