@@ -434,7 +434,13 @@ class BestAmong:
                 weakest.p,
                 delta,
             )
-        return Verdict(INCONCLUSIVE, f"best {best} ({ranking}), not one of {', '.join(self.winners)}")
+        # Neither holds: the statistics of the best winner against the reference, for the report's columns (its p
+        # is not a test of this claim, so it stays out of the multiplicity family: nan).
+        top = max((w for w in self.winners if w in present), key=lambda v: sign * means[v])
+        st = compare(top, self.reference)
+        stats = None if isinstance(st, Verdict) else st
+        reason = f"best {best} ({ranking}), not one of {', '.join(self.winners)}"
+        return Verdict(INCONCLUSIVE, reason, stats, math.nan, delta)
 
     def decide(self, st: Paired, delta: float | None, p: float) -> Verdict:
         """The best setting (a winner) against the reference, or — for a contradiction — the reference against the
