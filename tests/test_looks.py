@@ -268,3 +268,22 @@ def test_pasting_one_task_keeps_the_counts_first(tmp_path):
     body = readme.read_text()
     assert body.index("#### outcomes: old counts") < body.index("#### det") < body.index("#### zed")
     assert "one task's counts" not in body
+
+
+def test_a_time_to_tau_censored_at_the_budget_decides_nothing():
+    claim = Claim(
+        "toy.sooner",
+        "b reaches τ sooner",
+        "steps",
+        Beats("steps", higher_is_better=False, variant="a"),
+        variants=("b",),
+        delta=Delta(10.0, "test"),
+        censored_by="reached",
+    )
+    rows = metrics_of({"a": [500.0, 500.0, 500.0], "b": [500.0, 500.0, 500.0]}, "steps")
+    flags = metrics_of({"a": [0.0, 0.0, 0.0], "b": [0.0, 0.0, 0.0]}, "reached")
+    row = judge_claims({"toy": toy_task([claim])}, pd.concat([rows, flags]), None, None).iloc[0]
+    assert row.verdict == "inconclusive" and "censored at the budget" in row.reason and math.isnan(row.p)
+    uncensored = metrics_of({"a": [1.0, 1.0, 1.0], "b": [1.0, 1.0, 1.0]}, "reached")
+    row = judge_claims({"toy": toy_task([claim])}, pd.concat([rows, uncensored]), None, None).iloc[0]
+    assert row.verdict == "no effect", "the same times, observed: no effect as large as δ"

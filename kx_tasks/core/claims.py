@@ -283,7 +283,7 @@ class Beats:
             return Verdict(REPRODUCED if st.effect > 0 else CONTRADICTED, note, st, st.p, delta)
         if _inside(st, delta):
             return Verdict(NO_EFFECT, note + f" ({_level(self.alpha)} interval inside ±δ)", st, st.p, delta)
-        return Verdict(INCONCLUSIVE, note + f" (not significant at α={self.alpha:g})", st, st.p, delta)
+        return Verdict(INCONCLUSIVE, note + f" (not significant at α={self.alpha:.3g})", st, st.p, delta)
 
     def adjusted(self, verdict: Verdict, p_adjusted: float) -> Verdict:
         return _reread(self, verdict, p_adjusted)
@@ -475,6 +475,10 @@ class Claim:
     # Parameters the statement's wording depends on (e.g. the mask ratios an identity was checked at): the report
     # appends their values as the runs had them, so a claim is never read at settings that did not run.
     params: tuple[str, ...] = ()
+    # A 0/1 metric of the same runs saying whether the claim's metric was observed or censored (e.g. "reached_tau":
+    # a time to τ that never came is the budget, not a time): a comparison with a censored value in either arm of any
+    # seed is inconclusive, never decided on the budget standing in for the time.
+    censored_by: str | None = None
 
     def rule(self) -> str:
         return f"{self.metric} {self.judge.describe()}" + (f", {self.delta.describe()}" if self.delta else "")

@@ -375,6 +375,13 @@ def judge_one(claim, variant: str, part: pd.DataFrame, judge, max_seeds: int = D
     base = base_col[present].to_numpy() if base_col is not None else None
     if hasattr(judge, "adjusted"):  # a comparison: judged with its smallest effect of interest
         verdict = judge.judge(values, base, claim.delta_for(base))
+        censored = censored_seeds(claim, table.index[present], table, source)
+        if censored and verdict.stats is not None:
+            reason = (
+                f"{verdict.reason}; not decided: censored at the budget ({claim.censored_by} = 0) in seed "
+                f"{', '.join(map(str, censored))}, where the value is the budget, not a measurement"
+            )
+            verdict = Verdict(INCONCLUSIVE, reason, verdict.stats, math.nan, verdict.delta)
     else:
         verdict = judge.judge(values, base)
     measured = Summary.of(values).text()
@@ -406,6 +413,19 @@ def judge_look(tasks: dict[str, Task], task: str, plan: Plan, look: int, run_dir
     going = ", ".join(decision["continue"]) or "none"
     print(f"look {look} of {task}: {len(decision['open'])} open; the next look runs {going}")
     return decision
+
+
+def censored_seeds(claim, seeds, table: pd.DataFrame, source: pd.DataFrame) -> list[int]:
+    """The seeds where the claim's value or its baseline's is censored (claim.censored_by is 0 in either run)."""
+    key = claim.censored_by
+    if key is None:
+        return []
+    out = []
+    for seed in seeds:
+        flags = [t[key].get(seed) for t in (table, source) if key in t]
+        if any(f is not None and not pd.isna(f) and f == 0 for f in flags):
+            out.append(int(seed))
+    return out
 
 
 def open_variants(tasks: dict[str, Task], metrics: pd.DataFrame, plans: dict[str, Plan], look: int) -> dict:

@@ -72,6 +72,7 @@ def _vs(cid, statement, metric, model, baseline, lower=True, source="post", delt
             source=source,
             delta=delta,
             variants=(f"{d}.{model}",),
+            censored_by="reached_tau" if "steps_to_tau" in metric else None,  # the budget, when τ never came
         )
         for d in DATASETS
     )

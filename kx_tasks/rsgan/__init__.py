@@ -94,6 +94,7 @@ def _vs(cid, statement, metric, variant, baseline, lower=True, source="post") ->
         source=source,
         variants=(variant,),
         delta=ONE_MODE if metric == "modes" else TENTH,
+        censored_by="reached_tau" if "steps_to_tau" in metric else None,  # a time to τ is the budget when never reached
     )
 
 
