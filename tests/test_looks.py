@@ -284,6 +284,7 @@ def test_a_time_to_tau_censored_at_the_budget_decides_nothing():
     flags = metrics_of({"a": [0.0, 0.0, 0.0], "b": [0.0, 0.0, 0.0]}, "reached")
     row = judge_claims({"toy": toy_task([claim])}, pd.concat([rows, flags]), None, None).iloc[0]
     assert row.verdict == "inconclusive" and "censored at the budget" in row.reason and math.isnan(row.p)
+    assert row.seeds_needed == "censored", "more seeds would only measure the budget again"
     uncensored = metrics_of({"a": [1.0, 1.0, 1.0], "b": [1.0, 1.0, 1.0]}, "reached")
     row = judge_claims({"toy": toy_task([claim])}, pd.concat([rows, uncensored]), None, None).iloc[0]
     assert row.verdict == "no effect", "the same times, observed: no effect as large as δ"

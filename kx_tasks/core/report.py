@@ -373,6 +373,7 @@ def judge_one(claim, variant: str, part: pd.DataFrame, judge, max_seeds: int = D
         return {**row, "measured": "missing", "verdict": INCONCLUSIVE, "reason": reason}
     values = table.loc[present, claim.metric].to_numpy()
     base = base_col[present].to_numpy() if base_col is not None else None
+    censored = []
     if hasattr(judge, "adjusted"):  # a comparison: judged with its smallest effect of interest
         verdict = judge.judge(values, base, claim.delta_for(base))
         censored = censored_seeds(claim, table.index[present], table, source)
@@ -387,7 +388,7 @@ def judge_one(claim, variant: str, part: pd.DataFrame, judge, max_seeds: int = D
     measured = Summary.of(values).text()
     gone = [int(seed) for seed in table.index[~present]]
     note = f"missing in seed {', '.join(map(str, gone))}" if gone else ""
-    return {
+    out = {
         **row,
         **comparison(verdict, judge, max_seeds),
         "n": len(values),
@@ -395,6 +396,9 @@ def judge_one(claim, variant: str, part: pd.DataFrame, judge, max_seeds: int = D
         "verdict": verdict.verdict,
         "reason": f"{verdict.reason} ({note})" if note else verdict.reason,
     }
+    if censored and "seeds_needed" in out:  # more seeds measure the budget again: a longer budget decides it
+        out["seeds_needed"] = "censored"
+    return out
 
 
 def judge_look(tasks: dict[str, Task], task: str, plan: Plan, look: int, run_dirs: list[Path], out: Path) -> dict:
