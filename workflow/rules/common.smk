@@ -20,6 +20,8 @@ PLANS = {
 }
 
 RUN_DIR = stages.run_dir("{task}", "{variant}", "{seed}")
+# The judging job's decision after a look (checkpoint judge's output).
+LOOK_FILE = "results/looks/{task}/look{look}.json"
 # Where the report goes (config key report_dir; the schema's default results/report).
 REPORT = config["report_dir"].rstrip("/")
 # The software each step needs is the project environment; kx itself is installed into it with
@@ -37,17 +39,33 @@ wildcard_constraints:
     look=r"\d+",
 
 
-def look_runs(task, look):
-    """(variant, seed) of every run of `task` at look `look` (1-based): the configured seeds, then at each later
-    look the next seeds of the variants that the judging job of the look before kept (its output, read through
-    Snakemake's checkpoint, so these jobs enter the DAG only after that job has run)."""
+def grown_runs(task, look, kept):
+    """(variant, seed) of every run of `task` at look `look` (1-based): the configured seeds, then at each later look
+    the next seeds of the variants that kept(k) says the judging job after look k kept (None: not judged yet).
+    """
     plan = PLANS[task]
     runs = {(v, s) for v in plan.seeds for s in plan.seeds_at(v, 1)}
     for k in range(2, look + 1):
-        with open(checkpoints.judge.get(task=task, look=k - 1).output[0]) as f:
-            going = json.load(f)["continue"]
+        going = kept(k - 1)
+        if going is None:
+            break
         runs |= {(v, s) for v in going for s in plan.seeds_at(v, k)}
     return sorted(runs)
+
+
+def read_kept(path):
+    with open(path) as f:
+        return json.load(f)["continue"]
+
+
+def look_runs(task, look):
+    """The runs at a look, the judging jobs' decisions read through Snakemake's checkpoint, so that a later look's
+    jobs enter the DAG only after the job before them has run."""
+    return grown_runs(
+        task,
+        look,
+        lambda k: read_kept(checkpoints.judge.get(task=task, look=k).output[0]),
+    )
 
 
 def stage_dirs(runs, task, stage):
@@ -90,18 +108,16 @@ def run_roots_of(wildcards, input):
 def known_runs():
     """Every run folder the config asks for so far (the looks judged up to now, read without the checkpoint
     machinery): for the partial report after a failure."""
-    out = []
-    for task, plan in PLANS.items():
-        runs = {(v, s) for v in plan.seeds for s in plan.seeds_at(v, 1)}
-        for k in range(2, plan.count + 1):
-            path = f"results/looks/{task}/look{k - 1}.json"
-            if not os.path.exists(path):
-                break
-            with open(path) as f:
-                going = json.load(f)["continue"]
-            runs |= {(v, s) for v in going for s in plan.seeds_at(v, k)}
-        out += [stages.run_dir(task, v, s) for v, s in sorted(runs)]
-    return out
+
+    def kept(task, k):
+        path = LOOK_FILE.format(task=task, look=k)
+        return read_kept(path) if os.path.exists(path) else None
+
+    return [
+        stages.run_dir(task, v, s)
+        for task, plan in PLANS.items()
+        for v, s in grown_runs(task, plan.count, lambda k, task=task: kept(task, k))
+    ]
 
 
 def plans_json():

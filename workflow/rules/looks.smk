@@ -6,7 +6,7 @@ checkpoint judge:
     input:
         unpack(look_inputs),
     output:
-        "results/looks/{task}/look{look}.json",
+        LOOK_FILE,
     log:
         "results/logs/judge/{task}/look{look}.log",
     benchmark:
