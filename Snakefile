@@ -33,6 +33,11 @@ include: "workflow/rules/looks.smk"
 include: "workflow/rules/report.smk"
 
 
+if RECORDS:
+
+    include: "workflow/rules/publish.smk"
+
+
 # A failed job (with --keep-going, after every other job has run): the report is rebuilt from what finished, and
 # lists what did not, so the page never shows verdicts of runs that are gone.
 onerror:
@@ -56,3 +61,5 @@ rule all:
         # Every run is a target too, so deleting one run's outputs regenerates it (and then the report); a later
         # look's runs join once the judging job before them has run.
         **final_inputs("evaluate"),
+        # A config with records_dir publishes its runs there (workflow/rules/publish.smk).
+        records=[f"{RECORDS}/index.json"] if RECORDS else [],

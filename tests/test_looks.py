@@ -288,3 +288,9 @@ def test_a_time_to_tau_censored_at_the_budget_decides_nothing():
     uncensored = metrics_of({"a": [1.0, 1.0, 1.0], "b": [1.0, 1.0, 1.0]}, "reached")
     row = judge_claims({"toy": toy_task([claim])}, pd.concat([rows, uncensored]), None, None).iloc[0]
     assert row.verdict == "no effect", "the same times, observed: no effect as large as δ"
+
+
+def test_one_look_at_one_seed_is_the_level_itself():
+    # a pilot's report (one seed, no plan): nothing to spend across looks, and nothing to refuse either
+    assert looks.boundaries((1,)) == (0.05,)
+    assert looks.Plan.single({"a": [0], "b": [0]}).levels(["a", "b"]) == {1: 0.05}

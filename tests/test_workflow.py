@@ -30,7 +30,9 @@ def no_torch(tmp_path) -> Path:
     return tmp_path / "no_torch"
 
 
-@pytest.mark.parametrize("config", ["config.yaml", "smoke.yaml", "paper.yaml", "mask40.yaml", "paper_cpu.yaml"])
+@pytest.mark.parametrize(
+    "config", ["config.yaml", "smoke.yaml", "paper.yaml", "mask40.yaml", "paper_cpu.yaml", "campaign_cpu.yaml"]
+)
 def test_dry_run(workdir, config, no_torch):
     # Building the DAG (every task and artefact declared, every config checked) must import no torch.
     r = snakemake(workdir, "-n", "--configfile", f"config/{config}", pythonpath=no_torch)
@@ -70,6 +72,8 @@ def test_lint_is_clean(workdir):
         ({"report_dir": "results/rep $(touch PWNED)"}, "report_dir"),
         ({"report_dir": "it's"}, "report_dir"),
         ({"tasks": {"mixup": {"params": {"alpha": 5.0}}}}, "tasks.mixup.params.alpha: 5.0 would be ignored"),
+        ({"records_dir": "records/x; rm -rf ~"}, "records_dir"),
+        ({"records_dir": "results/runs/published"}, "records_dir"),
     ],
 )
 def test_bad_config_fails_before_any_job(workdir, bad, named):
@@ -98,10 +102,12 @@ def test_snakemake_reads_a_config_as_kx_does(workdir):
 def test_smoke_pipeline_report_and_noop_rerun(workdir):
     configs = ["config/smoke.yaml"]
     data_dir = shared_data_dir()
+    # Every run is published too (records_dir; workflow/rules/publish.smk), as a campaign publishes its runs.
     if data_dir is not None:  # exercise prepare_data on the real files too, found through $KX_DATA_DIR
-        (workdir / "data.yaml").write_text(yaml.safe_dump({"datasets": ["mnist"]}))
+        (workdir / "data.yaml").write_text(yaml.safe_dump({"datasets": ["mnist"], "records_dir": "records/smoke"}))
     else:  # tests never download: the tasks that read datasets sit out
-        (workdir / "data.yaml").write_text(yaml.safe_dump({"tasks": only("det", "gillespie")}))
+        extra = {"tasks": only("det", "gillespie"), "records_dir": "records/smoke"}
+        (workdir / "data.yaml").write_text(yaml.safe_dump(extra))
     configs.append("data.yaml")
     r = snakemake(workdir, "--cores", "2", "--configfile", *configs, data_dir=data_dir)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -150,9 +156,45 @@ def test_smoke_pipeline_report_and_noop_rerun(workdir):
         compared = claims[(claims.task == "mixup") & claims.effect.notna()]
         assert len(compared) and compared.look.isin([1, 2]).all() and compared.alpha_look.notna().all()
         assert (compared[compared.look == 2].n == 3).all() and (compared[compared.look == 1].n == 2).all()
+    check_records(workdir, claims, data_dir)
     again = snakemake(workdir, "--cores", "2", "--configfile", *configs, data_dir=data_dir)
     assert again.returncode == 0
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def check_records(workdir: Path, claims: pd.DataFrame, data_dir: Path | None) -> None:
+    """The smoke run's records (records_dir): every run and artefact published, text only; the report rebuilt from
+    the records alone has the pipeline's claims to the byte; kx verify reruns a run and finds it equal, and finds a
+    record whose metric was changed different."""
+    records = workdir / "records" / "smoke"
+    index = json.loads((records / "index.json").read_text())
+    ran = sorted(
+        p.relative_to(workdir / "results" / "runs").as_posix() for p in (workdir / "results/runs").glob("*/*/seed*")
+    )
+    assert index["runs"] == ran
+    assert index["plans"] and index["config"]["records_dir"] == "records/smoke"
+    if data_dir is not None:
+        assert "mnist_classifier/shared" in index["artefacts"] and "mixup" in index["looks"]
+    kept = {p.suffix for p in records.rglob("*") if p.is_file() and not p.name.startswith(".")}
+    assert kept <= {".json", ".jsonl", ".yaml"}, kept
+    assert index["bytes"] < 2_000_000
+    kx = str(BIN / "kx")
+    r = subprocess.run(
+        [kx, "report", "--records", "records/smoke"], cwd=workdir, env=env(), capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    rebuilt = pd.read_csv(workdir / "results" / "report_records" / "smoke" / "claims.csv")
+    pd.testing.assert_frame_equal(rebuilt, claims)
+    run = "records/smoke/runs/det/float64/seed1"
+    r = subprocess.run([kx, "verify", run], cwd=workdir, env=env(), capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.split() == ["train", "equal", "evaluate", "equal"], r.stdout + r.stderr
+    metrics = workdir / run / "eval" / "metrics.json"
+    changed = json.loads(metrics.read_text())
+    name = sorted(changed)[0]
+    changed[name] += 1.0
+    metrics.write_text(json.dumps(changed, indent=2, sort_keys=True) + "\n")
+    r = subprocess.run([kx, "verify", run], cwd=workdir, env=env(), capture_output=True, text=True)
+    assert r.returncode == 1 and "evaluate" in r.stdout and "different" in r.stdout and name in r.stdout, r.stdout
 
 
 @pytest.mark.slow

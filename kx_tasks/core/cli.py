@@ -12,6 +12,9 @@ kx data DATASET --out FILE [--source DIR] [--downloads DIR]                     
 kx stage STAGE TASK --variant V --seed S --out DIR [--params JSON] [--input NAME=PATH ...] [--expect A=HASH ...]
 kx artefact NAME --key seedS|shared --out DIR [--params JSON] [--input NAME=PATH ...]     (rule artefact)
 kx report --out DIR [--partial] [--plans JSON] RUN_DIR ...                      (rule report, onerror)
+kx report --records records/NAME [--out DIR]       the report of a records folder, from its published files alone
+kx verify records/NAME/runs/TASK/VARIANT/seedS     rerun one published run from scratch; equal / different per stage
+kx publish run|artefact|index ... --out DIR        copy a run's small files under records/NAME (rules publish*)
 kx judge TASK --look K --plan JSON --out FILE RUN_DIR ...       after a look: the variants of open claims (rule judge)
 
 Only what a command needs is imported: `kx list` and `kx info` load no torch, pandas or scipy.
@@ -128,11 +131,7 @@ def cmd_check(args) -> None:
 def prepared(name: str, config: dict, data_dir: Path) -> Path:
     from kx_tasks.core import data
 
-    path = data_dir / f"{name}.npz"
-    if not path.exists():
-        source = data.local_data_dir(config.get("data_dir"))
-        data.prepare(data.DATASETS[name], path, source, data_dir / "downloads")
-    return path
+    return data.prepared(name, data_dir, config.get("data_dir"))
 
 
 def cmd_run(args) -> None:
@@ -239,10 +238,63 @@ def cmd_data(args) -> None:
 
 
 def cmd_report(args) -> None:
-    from kx_tasks.core import report  # pandas/matplotlib/scipy/jinja2 only for the command that needs them
+    from kx_tasks.core import publish, report  # pandas/matplotlib/scipy/jinja2 only for the command that needs them
 
-    plans = {t: Plan.from_dict(d) for t, d in json.loads(args.plans).items()} if args.plans else None
-    report.build(discover(), [Path(p) for p in args.run_dirs], Path(args.out), partial=args.partial, plans=plans)
+    def as_plans(plans: dict | None) -> dict | None:
+        return {t: Plan.from_dict(d) for t, d in plans.items()} if plans else None
+
+    tasks = discover()
+    beside = {}
+    for other in args.beside:  # another records folder's verdicts, shown next to this report's in the overview
+        index = publish.read_index(Path(other))
+        runs, claims = report.judge_runs(tasks, publish.run_dirs(Path(other)), plans=as_plans(index["plans"]))[2:]
+        beside[Path(other).name] = (claims, runs)
+    if args.records:
+        if args.run_dirs:
+            raise TaskError("--records reads the runs a records folder names; give no run folders with it")
+        index = publish.read_index(Path(args.records))
+        run_dirs, plans, label = publish.run_dirs(Path(args.records)), index["plans"], Path(args.records).name
+        out = Path(args.out or f"results/report_records/{Path(args.records).name}")
+        note = (
+            f"The runs of {label} are published in [{args.records}]({args.records}) (configs, run records, metrics, "
+            f"histories): `kx report --records {args.records}` rebuilds this report from them, `kx verify "
+            f"{args.records}/runs/TASK/VARIANT/seedS` reruns any one of them and compares it with its record."
+        )
+    else:
+        if not args.run_dirs or not args.out:
+            raise TaskError("kx report needs --out and run folders (or --records DIR)")
+        run_dirs, out, label, note = [Path(p) for p in args.run_dirs], Path(args.out), "this report", ""
+        plans = json.loads(args.plans) if args.plans else None
+    report.build(
+        tasks, run_dirs, out, partial=args.partial, plans=as_plans(plans), label=label, beside=beside, note=note
+    )
+
+
+def cmd_publish(args) -> None:
+    from kx_tasks.core import publish
+
+    if args.what == "index":
+        config, plans = json.loads(args.config), json.loads(args.plans)
+        index = publish.write_index(Path(args.out), config, plans, [Path(p) for p in args.paths])
+        print(f"{args.out}: {len(index['runs'])} runs, {len(index['artefacts'])} artefacts, {index['bytes']:,} bytes")
+    elif args.what == "run":
+        publish.publish_run(Path(args.paths[0]), Path(args.out))
+    else:
+        publish.publish_folder(Path(args.paths[0]), Path(args.out))
+
+
+def cmd_verify(args) -> int:
+    from kx_tasks.core import scratch, verify
+
+    record = Path(args.run)
+    out = Path(args.out) if args.out else Path(scratch.SCRATCH) / "verify" / record.relative_to(record.parents[2])
+    with scratch.claim(out, {"verify": str(record)}):
+        results = verify.verify(record, out, Path(args.data_dir))
+    for part, differences in results.items():
+        print(f"{part:32s} {'equal' if not differences else 'different'}")
+        for d in differences:
+            print(f"    {d}")
+    return 0 if not any(results.values()) else 1
 
 
 def cmd_judge(args) -> None:
@@ -329,11 +381,31 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_data)
 
     s = sub.add_parser("report", help="gather metrics, judge claims, write the report pages and tables")
-    s.add_argument("--out", required=True)
-    s.add_argument("run_dirs", nargs="+", help="results/runs/TASK/VARIANT/seedS directories")
+    s.add_argument("--out", help="the report's folder (with --records: default results/report_records/NAME)")
+    s.add_argument("run_dirs", nargs="*", help="results/runs/TASK/VARIANT/seedS directories")
+    s.add_argument("--records", help="a records folder (records/NAME): its published runs, looks and plans")
+    s.add_argument(
+        "--beside", action="append", default=[], help="another records folder whose verdicts the overview shows too"
+    )
     s.add_argument("--partial", action="store_true", help="list runs without metrics as failed (after --keep-going)")
     s.add_argument("--plans", help="each task's looks as JSON (kx_tasks.core.looks.Plan; default one look)")
     s.set_defaults(fn=cmd_report)
+
+    s = sub.add_parser("publish", help="copy a run's or artefact's small files under a records folder (rules publish*)")
+    s.add_argument("what", choices=("run", "artefact", "index"))
+    s.add_argument(
+        "paths", nargs="*", help="run: results/runs/TASK/VARIANT/seedS; artefact: its folder; index: look files"
+    )
+    s.add_argument("--out", required=True, help="the published folder (index: the records folder)")
+    s.add_argument("--config", help="index: the config the runs came from, as JSON")
+    s.add_argument("--plans", help="index: each task's looks as JSON")
+    s.set_defaults(fn=cmd_publish)
+
+    s = sub.add_parser("verify", help="rerun one published run from scratch and compare it with its record")
+    s.add_argument("run", help="a published run: records/NAME/runs/TASK/VARIANT/seedS")
+    s.add_argument("--out", help="where the rerun writes (default results/scratch/verify/TASK/VARIANT/seedS)")
+    s.add_argument("--data-dir", default="results/data", help="where prepared .npz datasets live")
+    s.set_defaults(fn=cmd_verify)
 
     s = sub.add_parser("judge", help="decide after a look which variants run the next look's seeds (rule judge)")
     s.add_argument("task")
@@ -349,11 +421,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     try:
-        args.fn(args)
+        code = args.fn(args)
     except (ConfigError, TaskError, DataError, DocsError) as e:
         print(f"kx: error: {e}", file=sys.stderr)
         return 2
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

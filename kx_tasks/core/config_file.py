@@ -123,7 +123,11 @@ def schema() -> dict:
     return yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
 
 
-PATH_KEYS = ("data_dir", "report_dir")  # values that reach a shell command: a plain path and nothing else
+PATH_KEYS = (
+    "data_dir",
+    "report_dir",
+    "records_dir",
+)  # values that reach a shell command: a plain path and nothing else
 
 
 def not_a_path(key: str, value) -> str:

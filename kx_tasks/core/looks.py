@@ -114,10 +114,10 @@ def boundaries(ns: tuple[int, ...], alpha: float = ALPHA) -> tuple[float, ...]:
     import numpy as np
     from scipy.stats import t as student
 
+    if len(ns) == 1:  # one look (a pilot's one seed too: its comparisons are inconclusive, whatever the level)
+        return (alpha,)
     if not ns or list(ns) != sorted(set(ns)) or ns[0] < 2:
         raise ValueError(f"looks must be increasing seed counts of at least 2, got {list(ns)}")
-    if len(ns) == 1:
-        return (alpha,)
     rng = np.random.default_rng(0)
     s1, s2 = np.zeros(SIMULATIONS), np.zeros(SIMULATIONS)
     alive = np.ones(SIMULATIONS, bool)

@@ -178,6 +178,15 @@ def check_config(config: dict, tasks: dict[str, Task], artefacts: dict[str, Arte
             f"report_dir: {config.get('report_dir')!r} would write over the pipeline's own outputs "
             f"({', '.join(stages.OUTPUT_DIRS)}); give a folder of its own, e.g. results/report_mine"
         )
+    records_dir = str(config.get("records_dir") or "").rstrip("/")
+    taken = [*stages.OUTPUT_DIRS, report_dir]
+    if records_dir and any(
+        records_dir == d or records_dir.startswith(d + "/") or d.startswith(records_dir + "/") for d in taken
+    ):
+        raise ConfigError(
+            f"records_dir: {config.get('records_dir')!r} would mix published runs with the pipeline's outputs or "
+            f"the report ({', '.join(taken)}); give a folder of its own, e.g. records/mine"
+        )
     for name in config.get("datasets") or []:
         if name not in DATASETS:
             raise ConfigError(f"datasets: unknown dataset '{name}' (known: {', '.join(DATASETS)})")

@@ -24,6 +24,8 @@ RUN_DIR = stages.run_dir("{task}", "{variant}", "{seed}")
 LOOK_FILE = "results/looks/{task}/look{look}.json"
 # Where the report goes (config key report_dir; the schema's default results/report).
 REPORT = config["report_dir"].rstrip("/")
+# Where the runs are published (config key records_dir; empty: not published; workflow/rules/publish.smk).
+RECORDS = config["records_dir"].rstrip("/")
 # The software each step needs is the project environment; kx itself is installed into it with
 # `pip install -e .`, and the workflow runs inside that one environment (not with --sdm conda).
 KX_ENV = "../../environment.yml"
@@ -118,6 +120,45 @@ def known_runs():
         for task, plan in PLANS.items()
         for v, s in grown_runs(task, plan.count, lambda k, task=task: kept(task, k))
     ]
+
+
+def run_stage_dirs(wildcards):
+    """Every stage folder of one run (rule publish_run's inputs)."""
+    runs = [(wildcards.variant, wildcards.seed)]
+    return {
+        stage: stage_dirs(runs, wildcards.task, stage)
+        for stage in TASKS[wildcards.task].stages
+    }
+
+
+def published_inputs():
+    """Rule publish's named inputs: per task (one input function each, so that a task waiting on its judging job
+    holds back only its own), its runs at its last look and the artefacts they read, published; and the judging
+    decisions of every look but the last."""
+
+    def published(task):
+        def get(wildcards):
+            runs, artefacts = [], set()
+            for v, s in look_runs(task, PLANS[task].count):
+                runs.append(stages.run_dir(task, v, s, root=f"{RECORDS}/runs"))
+                for stage in TASKS[task].stages:
+                    found = settings.artefact_inputs(
+                        TASKS[task], stage, v, s, ARTEFACTS, f"{RECORDS}/artefacts"
+                    )
+                    artefacts |= set(found.values())
+            return runs + sorted(artefacts)
+
+        return get
+
+    looks_before_last = [
+        LOOK_FILE.format(task=task, look=k)
+        for task, plan in PLANS.items()
+        for k in range(1, plan.count)
+    ]
+    return {
+        "looks": looks_before_last,
+        **{f"published_{task}": published(task) for task in PLANS},
+    }
 
 
 def plans_json():

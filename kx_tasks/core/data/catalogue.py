@@ -260,6 +260,19 @@ def prepare(dataset: Dataset, out: str | Path, data_dir: Path | None, download_d
     return shapes
 
 
+def prepared(name: str, data_dir: str | Path, source: str | None = None) -> Path:
+    """DATA_DIR/NAME.npz, prepared first (from the local copy `source`, then $KX_DATA_DIR, then the official URL)
+    when missing; downloads go to DATA_DIR/../downloads."""
+    from kx_tasks.core.data.fetch import local_data_dir
+
+    if name not in DATASETS:
+        raise DataError(f"unknown dataset '{name}' (known: {', '.join(DATASETS)})")
+    path = Path(data_dir) / f"{name}.npz"
+    if not path.exists():
+        prepare(DATASETS[name], path, local_data_dir(source), Path(data_dir).parent / "downloads")
+    return path
+
+
 def identity(path: str | Path) -> str | None:
     """The dataset a prepared file says it holds (its facts' `dataset`); None when it cannot say (the full check is
     `load`'s)."""
