@@ -11,13 +11,20 @@ export KX_DATA_DIR
 # Rules call the `kx` command of this project's environment.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test lint docs readme dry-run clean
+.PHONY: run campaign test lint docs readme dry-run clean
 
 # --rerun-incomplete: a run interrupted earlier is simply redone (its checkpoints, if any, are resumed).
 # kx check: every problem of the config, one line each, before any job (Snakemake's own loader names no line).
 run: $(VENV)/.installed
 	$(BIN)/kx check $(CONFIG)
 	$(BIN)/snakemake --configfile $(CONFIG) --cores $(CORES) --rerun-incomplete
+
+# The recorded CPU campaign (config/campaign_cpu.yaml, ≤ 12 core-hours; rerun it and it resumes where it stopped):
+# its runs are published under records/campaign-cpu as they finish, and its report is rebuilt from those records,
+# next to the default run's (records/default-cpu), into results/report_records/campaign-cpu.
+campaign: $(VENV)/.installed
+	$(MAKE) run CONFIG=config/campaign_cpu.yaml
+	$(BIN)/kx report --records records/campaign-cpu --beside records/default-cpu
 
 test: $(VENV)/.installed
 	$(BIN)/pytest
@@ -40,6 +47,9 @@ readme: $(VENV)/.installed results/report/summary.md
 		$(BIN)/kx readme --block paper-cpu --summary results/report_paper_cpu/summary.md; fi
 	if [ -f results/report_mask40/summary.md ]; then \
 		$(BIN)/kx readme --block mlm-mask40 --summary results/report_mask40/summary.md; fi
+	if [ -f records/campaign-cpu/index.json ]; then \
+		$(BIN)/kx report --records records/campaign-cpu --beside records/default-cpu && \
+		$(BIN)/kx readme --block campaign --summary results/report_records/campaign-cpu/summary.md; fi
 
 dry-run: $(VENV)/.installed
 	$(BIN)/kx check $(CONFIG)

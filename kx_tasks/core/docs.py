@@ -80,7 +80,9 @@ def paste_results(readme: Path, summary: Path, block: str = "results") -> None:
     readme.write_text(text, encoding="utf-8")
 
 
-OUTCOMES = "outcomes"  # the report's first section (the counts of verdicts), headed like a task's
+OVERVIEW = "overview"  # the report's first section (each post's outcomes and compute share), headed like a task's
+OUTCOMES = "outcomes"  # its second (the counts of verdicts)
+FIRST = (OVERVIEW, OUTCOMES)  # sections kept first, in this order, by paste_task
 
 
 def task_sections(markdown: str) -> dict[str, str]:
@@ -108,7 +110,7 @@ def paste_task(readme: Path, summary: Path, task: str, block: str = "results") -
         raise DocsError(f"{summary}: no sections of task {task!r} (it has: {', '.join(new) or 'none'})")
     sections = task_sections(text.split(begin, 1)[1].split(end, 1)[0])
     sections[task] = new[task]
-    # The counts of outcomes stay those of the full report that was pasted (a one-task report counts only its task).
-    order = [OUTCOMES] * (OUTCOMES in sections) + sorted(n for n in sections if n != OUTCOMES)
+    # The overview and counts stay those of the full report that was pasted (a one-task report counts only its task).
+    order = [n for n in FIRST if n in sections] + sorted(n for n in sections if n not in FIRST)
     body = "\n\n".join(sections[name] for name in order)
     readme.write_text(replace_between(text, (begin, end), body, readme), encoding="utf-8")

@@ -123,6 +123,9 @@ class Task:
     # "module:function", (metrics, runs: DataFrame with each run's eval `dir`, out_dir) -> [PNG paths]: figures
     # across the task's runs (variants side by side), drawn by the report onto the task's page.
     report_figures: str | None = None
+    # "module:function", (variant, params: dict) -> (fraction, basis) or None: the share of the author's training
+    # (steps, or epochs × images) a run of this variant is, and on what it is counted (the report's overview).
+    author_compute: str | None = None
     # Figure file stem -> one-line caption, shown by Snakemake's --report for every figure the evaluate stage
     # writes (each PNG also carries its own run-specific caption).
     figures: Mapping[str, str] = field(default_factory=dict)

@@ -35,6 +35,7 @@ from kx_tasks.core.claims import (
     Summary,
     Verdict,
 )
+from kx_tasks.core.docs import OVERVIEW
 from kx_tasks.core.io import atomic_path, read_json, read_jsonl, read_yaml, write_text
 from kx_tasks.core.looks import DEFAULT_MAX_SEEDS, Plan, claim_variants
 from kx_tasks.core.plotting import read_caption
@@ -548,9 +549,15 @@ def figure(path: Path) -> dict:
     }
 
 
+MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")  # [text](url) in a table cell, a link on the page
+
+
 def environment() -> Environment:
     env = Environment(
         loader=PackageLoader("kx_tasks.core", "templates"), autoescape=select_autoescape(["html", "html.j2"])
+    )
+    env.filters["markdown_links"] = lambda df: MARKDOWN_LINK.sub(
+        r'<a href="\2">\1</a>', df.to_html(index=False, escape=True, border=0, classes="t", na_rep="–")
     )
     env.filters["table"] = lambda df, index=False: df.to_html(
         index=index, escape=True, border=0, classes="t", na_rep="–"
@@ -583,6 +590,47 @@ def outcomes_markdown(claims: pd.DataFrame) -> str:
     )
 
 
+def compute_share(task: Task, runs: pd.DataFrame) -> str:
+    """The share of the author's training the task's runs are (Task.author_compute: steps, or epochs × images), as
+    its range over the variants that ran, with what it is counted on; "–" for a task without training."""
+    if task.author_compute is None or not len(runs):
+        return "–"
+    share = resolve(task.author_compute, f"task '{task.name}', author_compute")
+    found = [share(r.variant, r.params) for r in runs.drop_duplicates("variant").itertuples()]
+    found = [f for f in found if f is not None]
+    if not found:
+        return "–"
+    low, high = min(f[0] for f in found), max(f[0] for f in found)
+    shown = f"{low:.2%}" if low == high else f"{low:.2%}–{high:.2%}"
+    return f"{shown} ({'; '.join(dict.fromkeys(f[1] for f in found))})"
+
+
+def outcome_cell(claims: pd.DataFrame) -> str:
+    """A task's posts' claims by outcome: reproduced / contradicted / no effect / inconclusive."""
+    counts = counts_of(claims[claims.source == "post"])
+    return " / ".join(str(counts[v]) for v in VERDICTS)
+
+
+def overview(tasks: dict[str, Task], judged: dict[str, tuple[pd.DataFrame, pd.DataFrame]]) -> pd.DataFrame:
+    """One row per post (task): for each report in `judged` ({label: (claims, runs)}, e.g. the default run and the
+    campaign), its posts' claims by outcome and the share of the author's training its runs are."""
+    names = sorted({t for claims, _ in judged.values() for t in claims.task})
+    rows = []
+    for name in names:
+        row = {"post": f"[{name}]({tasks[name].post_url})"}
+        for label, (claims, runs) in judged.items():
+            part = runs[runs.task == name] if len(runs) else runs
+            row[f"{label}: {' / '.join(VERDICTS)}"] = outcome_cell(claims[claims.task == name])
+            row[f"{label}: share of the author's training"] = compute_share(tasks[name], part)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def overview_markdown(table: pd.DataFrame, note: str) -> str:
+    head = f"#### {OVERVIEW}: each post's claims, decided and at what share of the author's training"
+    return "\n\n".join(part for part in (head, markdown_table(table), note) if part)
+
+
 def counts_of(claims: pd.DataFrame) -> dict[str, int]:
     found = claims["verdict"].value_counts().to_dict() if len(claims) else {}
     return {v: int(found.get(v, 0)) for v in VERDICTS}
@@ -605,16 +653,11 @@ def unfinished_runs(tasks: dict[str, Task], run_dirs: list[Path]) -> pd.DataFram
     return pd.DataFrame(rows, columns=["task", "variant", "seed", "stage", "problem", "log"])
 
 
-def build(
-    tasks: dict[str, Task],
-    run_dirs: list[Path],
-    out_dir: Path,
-    partial: bool = False,
-    plans: dict[str, Plan] | None = None,
-) -> pd.DataFrame:
-    """The report of `run_dirs`. partial: runs that did not finish (a failed job under --keep-going) are listed as
-    failed, with the stage and its log, and a task with none finished is listed as such; otherwise they are an
-    error naming them. plans: each task's looks (kx_tasks.core.looks; default one look at the seeds that ran)."""
+def judge_runs(
+    tasks: dict[str, Task], run_dirs: list[Path], partial: bool = False, plans: dict[str, Plan] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(failed, metrics, runs, claims) of `run_dirs`: every claim judged look by look, Holm-adjusted, with its
+    comparison text (see build for `partial` and `plans`)."""
     failed = unfinished_runs(tasks, run_dirs)
     if len(failed) and not partial:
         names = "; ".join(f"{r.task}/{r.variant}/seed{r.seed}: {r.stage} {r.problem}" for r in failed.itertuples())
@@ -625,6 +668,26 @@ def build(
     claims = pd.concat([claims, unjudged_claims(tasks, run_dirs, metrics)], ignore_index=True)
     claims = adjust_for_multiplicity(tasks, claims)
     claims["comparison"] = [comparison_text(row) for row in claims.itertuples()]
+    return failed, metrics, runs, claims
+
+
+def build(
+    tasks: dict[str, Task],
+    run_dirs: list[Path],
+    out_dir: Path,
+    partial: bool = False,
+    plans: dict[str, Plan] | None = None,
+    label: str = "this report",
+    beside: dict[str, tuple[pd.DataFrame, pd.DataFrame]] | None = None,
+    note: str = "",
+) -> pd.DataFrame:
+    """The report of `run_dirs`. partial: runs that did not finish (a failed job under --keep-going) are listed as
+    failed, with the stage and its log, and a task with none finished is listed as such; otherwise they are an
+    error naming them. plans: each task's looks (kx_tasks.core.looks; default one look at the seeds that ran).
+    label, beside, note: the overview the report opens with shows this report's posts' claims under `label`, each
+    report in `beside` ({label: (claims, runs)}, e.g. the default run's next to a campaign's) before it, and `note`
+    (where the runs are) under it."""
+    failed, metrics, runs, claims = judge_runs(tasks, run_dirs, partial, plans)
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir / "summary.csv", suffix=".csv") as tmp:
         metrics.to_csv(tmp, index=False, float_format="%.10g")
@@ -672,8 +735,11 @@ def build(
             ),
         )
         markdown.append(task_markdown(task, task_claims, tables, page["failed"]))
-    write_text(out_dir / "index.html", env.get_template("index.html.j2").render(meta=meta, pages=pages))
-    write_text(out_dir / "summary.md", "\n\n".join([outcomes_markdown(claims), *markdown]) + "\n")
+    table = overview(tasks, {**(beside or {}), label: (claims, runs)})
+    index = env.get_template("index.html.j2").render(meta=meta, pages=pages, overview=table, note=note)
+    write_text(out_dir / "index.html", index)
+    sections = [overview_markdown(table, note), outcomes_markdown(claims), *markdown]
+    write_text(out_dir / "summary.md", "\n\n".join(sections) + "\n")
     for row in claims.itertuples():
         print(f"{row.claim:24s} {row.variant:10s} {row.verdict:15s} {row.measured}  [{row.rule}] {row.reason}")
     log.info("report: %d runs, %d claims -> %s", len(runs), len(claims), out_dir / "index.html")

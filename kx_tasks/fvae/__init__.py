@@ -193,5 +193,6 @@ TASK = Task(
         "curves": "Bits/dim and FD at each checkpoint against training seconds.",
     },
     report_tables="kx_tasks.fvae.report:report_tables",
+    author_compute="kx_tasks.fvae.report:author_compute",
     report_figures="kx_tasks.fvae.report:plot_variants",
 )

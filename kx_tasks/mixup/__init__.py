@@ -155,5 +155,6 @@ TASK = Task(
         "line": "Prediction along the straight line between two fixed test images; dashed: a linear model's.",
     },
     report_tables="kx_tasks.mixup.report:report_tables",
+    author_compute="kx_tasks.mixup.report:author_compute",
     report_figures="kx_tasks.mixup.report:plot_variants",
 )

@@ -70,3 +70,12 @@ def plot_variants(metrics, runs, out_dir: Path) -> list[Path]:
         caption = "Prediction along the straight line between two fixed test images, ERM against mixup (first seed); "
         out.append(save_figure(fig, out_dir / "mixup_line.png", caption + "grey: a model linear between them"))
     return out
+
+
+AUTHOR_IMAGES = 200 * 50_000  # the mixup paper's CIFAR-10 recipe: 200 epochs of 50,000 images
+
+
+def author_compute(variant: str, params: dict) -> tuple[float, str]:
+    """The share of the mixup paper's CIFAR-10 training (200 epochs × 50,000 images) a run is, in images seen."""
+    net = "PreAct ResNet-18" if params["arch"] == "preact_resnet18" else "a small CNN, not PreAct ResNet-18"
+    return params["epochs"] * params["train_size"] / AUTHOR_IMAGES, f"images seen of the paper's 200 × 50,000; {net}"

@@ -186,6 +186,7 @@ TASK = Task(
     },
     claims=MAE + FINETUNE,
     report_tables="kx_tasks.mlm_mae.report:report_tables",
+    author_compute="kx_tasks.mlm_mae.report:author_compute",
     report_figures="kx_tasks.mlm_mae.report:plot_variants",
 )
 

@@ -176,3 +176,14 @@ def correction(diffs, path: Path) -> Path:
         "shaded: the equivalence band of 'no significant change'"
     )
     return save_figure(fig, path, caption)
+
+
+AUTHOR_EPOCHS = 10  # bojone/CLUE-bert4keras: 10 fine-tuning epochs (BERT-base)
+
+
+def author_compute(variant: str, params: dict) -> tuple[float, str] | None:
+    """The share of the author's fine-tuning epochs a run is (none for the exact MAE checks); the encoder is a
+    BERT-Tiny pre-trained here, not BERT-base."""
+    if params["condition"] == "mae":
+        return None
+    return params["epochs"] / AUTHOR_EPOCHS, "fine-tuning epochs of CLUE-bert4keras's 10; BERT-Tiny, not BERT-base"

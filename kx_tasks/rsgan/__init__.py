@@ -284,5 +284,6 @@ TASK = Task(
         "fd_curve": "FD at each checkpoint against iterations and training seconds; dashed: τ.",
     },
     report_tables="kx_tasks.rsgan.report:report_tables",
+    author_compute="kx_tasks.rsgan.report:author_compute",
     report_figures="kx_tasks.rsgan.report:plot_variants",
 )

@@ -93,3 +93,21 @@ def coverage_bars(grid, path: Path) -> Path:
         ax.set_title(metric, fontsize=9)
     caption = "2-D grid: modes covered, high-quality fraction and reverse KL per loss; bar = mean, dots = seeds"
     return save_figure(fig, path, caption)
+
+
+AUTHOR_ITERATIONS = {  # family -> (iterations, whose)
+    "mnist": (1_000_000, "bojone's rsgan_sn_celeba.py: 1M iterations on 64×64 CelebA-HQ; smaller nets on MNIST"),
+    "cifar10": (100_000, "Alexia's CIFAR-10 DCGAN setup: 100k iterations"),
+    "grid": (400_000, "PacGAN's grid: 400k iterations; smaller nets"),
+    "pacgan": (400_000, "PacGAN's grid: 400k iterations, its nets"),
+}
+
+
+def author_compute(variant: str, params: dict) -> tuple[float, str] | None:
+    """The share of the author's iterations a run is (none for the exact theory)."""
+    family = variant.split(".", 1)[0]
+    if family not in AUTHOR_ITERATIONS:
+        return None
+    total, basis = AUTHOR_ITERATIONS[family]
+    ran = params["grid_iterations"] if family in ("grid", "pacgan") else params["iterations"]
+    return ran / total, f"iterations of {basis}"

@@ -95,4 +95,5 @@ TASK = Task(
         "training_curves": "Training loss per epoch of the one-step model and the two-step baseline's VAE.",
     },
     report_tables="kx_tasks.vae_cluster.report:report_tables",
+    author_compute="kx_tasks.vae_cluster.report:author_compute",
 )

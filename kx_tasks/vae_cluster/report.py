@@ -45,3 +45,14 @@ def volume_table(metrics) -> pd.DataFrame:
     return mean_std_table(pd.concat(rows), "quantity", "variant", fmt="{mean:.3f} ± {std:.3f}").loc[
         [name for name in per_seed if per_seed[name] is not None and len(per_seed[name])]
     ]
+
+
+AUTHOR_EPOCHS = 50  # bojone/vae's script: 50 epochs over the 60,000 training images
+
+
+def author_compute(variant: str, params: dict) -> tuple[float, str]:
+    """The share of the author's training (50 epochs of 60,000 images) a run is; the network is his only when it is
+    his conv net."""
+    images = params["epochs"] * (params["train_size"] or 60_000)
+    net = "his conv net" if params["arch"] == "conv" and params["width"] == 32 else "an MLP, not his conv net"
+    return images / (AUTHOR_EPOCHS * 60_000), f"epochs × images of bojone/vae's 50 × 60,000; {net}"
