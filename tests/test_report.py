@@ -68,3 +68,42 @@ def test_timing_metrics_are_kept_out_of_metrics_json():
 
     measured, timings = split_timings({"fano.n": 2.2, "timing.speedup.eps0.03": 12.5})
     assert measured == {"fano.n": 2.2} and timings == {"timing.speedup.eps0.03": 12.5}
+
+
+def test_every_training_task_says_what_share_of_the_authors_training_its_default_is():
+    """Task.author_compute: a share in (0, 1] with what it is counted on, for every variant a default config runs
+    (the exact-claim tasks and variants have none)."""
+    from kx_tasks.core import config_file, settings
+
+    tasks = discover()
+    config = config_file.resolve(["config/config.yaml"])
+    for name in ("vae_cluster", "mixup", "rsgan", "fvae", "mlm_mae"):
+        hook = report.resolve(tasks[name].author_compute, name)
+        for variant in settings.variants(config, tasks[name]):
+            params = settings.make_run(config, tasks[name], variant, 0).params.model_dump()
+            share = hook(variant, params)
+            if variant in ("theory", "mae"):
+                assert share is None, (name, variant)
+                continue
+            assert 0 < share[0] <= 1 and "of" in share[1], (name, variant, share)
+    assert tasks["det"].author_compute is None and tasks["gillespie"].author_compute is None
+
+
+def test_the_overview_counts_the_posts_claims_of_each_report_side_by_side():
+    tasks = discover()
+    claims = pd.DataFrame(
+        {
+            "task": ["mixup"] * 3 + ["det"],
+            "source": ["post", "post", "kx", "post"],
+            "verdict": ["reproduced", "inconclusive", "reproduced", "reproduced"],
+        }
+    )
+    params = {"arch": "small_cnn", "epochs": 40, "train_size": 5000}
+    runs = pd.DataFrame({"task": ["mixup"], "variant": ["fashion_mnist.mixup"], "params": [params]})
+    later = claims.assign(verdict=["reproduced", "contradicted", "reproduced", "reproduced"])
+    table = report.overview(tasks, {"default": (claims, runs), "campaign": (later, runs)})
+    row = table.set_index("post").loc["[mixup](https://kexue.fm/archives/5693)"]
+    assert row["default: reproduced / contradicted / no effect / inconclusive"] == "1 / 0 / 0 / 1"  # kx's own left out
+    assert row["campaign: reproduced / contradicted / no effect / inconclusive"] == "1 / 1 / 0 / 0"
+    assert row["campaign: share of the author's training"].startswith("2.00% (images seen")  # 40·5,000 / 200·50,000
+    assert table.set_index("post").iloc[0]["default: share of the author's training"] == "–"  # det: no training

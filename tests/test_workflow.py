@@ -185,6 +185,10 @@ def check_records(workdir: Path, claims: pd.DataFrame, data_dir: Path | None) ->
     assert r.returncode == 0, r.stderr[-3000:]
     rebuilt = pd.read_csv(workdir / "results" / "report_records" / "smoke" / "claims.csv")
     pd.testing.assert_frame_equal(rebuilt, claims)
+    if data_dir is not None:  # figures across runs are redrawn from the records' metrics and JSON-lines
+        for task in ("mixup", "vae_cluster", "rsgan"):
+            page = workdir / "results" / "report_records" / "smoke" / f"{task}.html"
+            assert "data:image/png;base64," in page.read_text(), task
     run = "records/smoke/runs/det/float64/seed1"
     r = subprocess.run([kx, "verify", run], cwd=workdir, env=env(), capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.split() == ["train", "equal", "evaluate", "equal"], r.stdout + r.stderr

@@ -95,5 +95,6 @@ TASK = Task(
         "training_curves": "Training loss per epoch of the one-step model and the two-step baseline's VAE.",
     },
     report_tables="kx_tasks.vae_cluster.report:report_tables",
+    report_figures="kx_tasks.vae_cluster.report:plot_variants",
     author_compute="kx_tasks.vae_cluster.report:author_compute",
 )

@@ -3,8 +3,14 @@ torch)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 
+from kx_tasks.core import stages
+from kx_tasks.core.io import read_jsonl
+from kx_tasks.core.plotting import new_figure, save_figure
 from kx_tasks.core.report import mean_std_table
 
 SCORE = "{mean:.4f} ± {std:.4f} (n={n})"
@@ -24,6 +30,32 @@ def report_tables(metrics) -> dict:
         ),
         "decoder log-volume log sqrt(det(JᵀJ)), J = ∂G/∂z (mean ± std over seeds)": volume_table(metrics),
     }
+
+
+def plot_variants(metrics, runs, out_dir: Path) -> list[Path]:
+    """Across seeds, from the JSON-lines and metrics alone (so a report built from published records draws them
+    too): the one-step model's training loss per epoch, every seed; and the test purity of the one-step model and of
+    k-means on the pixels, one dot per seed."""
+    variants = list(dict.fromkeys(runs["variant"]))
+    fig, axes = new_figure(2, 1, width=5.2, height=3.6)
+    for k, variant in enumerate(variants):
+        for n, r in enumerate(runs[runs.variant == variant].itertuples()):
+            path = Path(r.dir).parent / stages.FOLDERS["train"] / "onestep.history.jsonl"
+            if path.exists():
+                rows = read_jsonl(path)
+                label = variant if n == 0 else None
+                axes[0, 0].plot([h["epoch"] for h in rows], [h["loss"] for h in rows], color=f"C{k}", lw=1, label=label)
+        for j, method in enumerate(("onestep.purity", "kmeans_pixels.purity")):
+            values = metrics[(metrics.variant == variant) & (metrics.metric == method)]["value"].to_numpy()
+            x = np.full(len(values), 2 * k + j)
+            axes[0, 1].plot(x, values, "o", color=f"C{k}", alpha=0.4 + 0.6 * (j == 0), ms=4)
+    axes[0, 0].set(xlabel="epoch", ylabel="one-step training loss (per image)")
+    axes[0, 0].legend(fontsize=7)
+    ticks = [f"{v}\n{m}" for v in variants for m in ("one-step", "k-means")]
+    axes[0, 1].set_xticks(range(len(ticks)), ticks, fontsize=7)
+    axes[0, 1].set_ylabel("test purity")
+    caption = "One-step VAE clustering across seeds: training loss per epoch (every seed) and test purity against "
+    return [save_figure(fig, out_dir / "vae_cluster_seeds.png", caption + "k-means on the pixels (one dot per seed)")]
 
 
 def volume_table(metrics) -> pd.DataFrame:
