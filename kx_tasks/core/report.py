@@ -626,6 +626,23 @@ def overview(tasks: dict[str, Task], judged: dict[str, tuple[pd.DataFrame, pd.Da
     return pd.DataFrame(rows)
 
 
+def side_by_side(
+    claims: pd.DataFrame, label: str, beside: dict[str, tuple[pd.DataFrame, pd.DataFrame]]
+) -> pd.DataFrame:
+    """The posts' claims this report judged, with each other report's verdict of the same claim and variant beside
+    this one's (n, measured value, and for a comparison its effect and interval): how the verdicts moved."""
+    mine = claims[claims.source == "post"]
+    table = mine[["task", "claim", "variant"]].copy()
+    for other, (theirs, _) in beside.items():
+        found = theirs.drop_duplicates(["claim", "variant"]).set_index(["claim", "variant"])["verdict"]
+        table[other] = [found.get((c, v), "not run") for c, v in zip(mine.claim, mine.variant, strict=True)]
+    table[label] = mine["verdict"].to_numpy()
+    table["n"] = mine["n"].to_numpy()
+    table["measured"] = mine["measured"].to_numpy()
+    table["comparison"] = mine["comparison"].to_numpy()
+    return table.reset_index(drop=True)
+
+
 def overview_markdown(table: pd.DataFrame, note: str) -> str:
     head = f"#### {OVERVIEW}: each post's claims, decided and at what share of the author's training"
     return "\n\n".join(part for part in (head, markdown_table(table), note) if part)
@@ -739,6 +756,12 @@ def build(
     index = env.get_template("index.html.j2").render(meta=meta, pages=pages, overview=table, note=note)
     write_text(out_dir / "index.html", index)
     sections = [overview_markdown(table, note), outcomes_markdown(claims), *markdown]
+    if beside:
+        moved = side_by_side(claims, label, beside)
+        with atomic_path(out_dir / "side_by_side.csv", suffix=".csv") as tmp:
+            moved.to_csv(tmp, index=False)
+        heading = f"#### {OVERVIEW}: the posts' claims, {label} next to {', '.join(beside)}"
+        sections.insert(1, heading + "\n\n" + markdown_table(moved.drop(columns=["task"])))
     write_text(out_dir / "summary.md", "\n\n".join(sections) + "\n")
     for row in claims.itertuples():
         print(f"{row.claim:24s} {row.variant:10s} {row.verdict:15s} {row.measured}  [{row.rule}] {row.reason}")
