@@ -103,7 +103,9 @@ def test_the_overview_counts_the_posts_claims_of_each_report_side_by_side():
     later = claims.assign(verdict=["reproduced", "contradicted", "reproduced", "reproduced"])
     table = report.overview(tasks, {"default": (claims, runs), "campaign": (later, runs)})
     row = table.set_index("post").loc["[mixup](https://kexue.fm/archives/5693)"]
-    assert row["default: reproduced / contradicted / no effect / inconclusive"] == "1 / 0 / 0 / 1"  # kx's own left out
-    assert row["campaign: reproduced / contradicted / no effect / inconclusive"] == "1 / 1 / 0 / 0"
+    assert (
+        row["default: the post's claims (reproduced / contradicted / no effect / inconclusive)"] == "1 / 0 / 0 / 1"
+    )  # kx's own left out
+    assert row["campaign: the post's claims (reproduced / contradicted / no effect / inconclusive)"] == "1 / 1 / 0 / 0"
     assert row["campaign: share of the author's training"].startswith("2.00% (images seen")  # 40·5,000 / 200·50,000
     assert table.set_index("post").iloc[0]["default: share of the author's training"] == "–"  # det: no training

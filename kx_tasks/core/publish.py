@@ -111,3 +111,12 @@ def records_of(run_record: Path) -> Path:
             f"{run_record}: not a published run (expected RECORDS/runs/TASK/VARIANT/seedS in a folder with {INDEX})"
         )
     return root.parent
+
+
+def artefact_core_hours(records: Path) -> float:
+    """Core-hours of the published artefacts' builds (wall time × threads of each run.json)."""
+    total = 0.0
+    for path in sorted((Path(records) / "artefacts").glob("*/*/run.json")):
+        record = read_json(path)
+        total += record["wall_time_s"] * (record.get("threads") or 1)
+    return total / 3600

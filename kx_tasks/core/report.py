@@ -155,16 +155,19 @@ def collect(run_dirs: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
             metrics.update(read_record(evaluated / TIMINGS))
         key = {"task": record["task"], "variant": record["variant"], "seed": record["seed"]}
         rows += [{**key, "metric": m, "value": v} for m, v in metrics.items()]
-        walls = {}
+        walls, core_s = {}, 0.0
         for stage in stages.STAGES:
             path = d / stages.FOLDERS[stage] / "run.json"
             if path.exists():
-                walls[f"{stage}_s"] = read_record(path)["wall_time_s"]
+                stage_record = read_record(path)
+                walls[f"{stage}_s"] = stage_record["wall_time_s"]
+                core_s += stage_record["wall_time_s"] * (stage_record.get("threads") or 1)
         runs.append(
             {
                 **key,
                 "dir": str(evaluated),
                 **walls,
+                "core_s": core_s,
                 "device": record["device"],
                 "config_hash": record["config_hash"],
                 "run_hash": record.get("run_hash"),
@@ -620,8 +623,10 @@ def overview(tasks: dict[str, Task], judged: dict[str, tuple[pd.DataFrame, pd.Da
         row = {"post": f"[{name}]({tasks[name].post_url})"}
         for label, (claims, runs) in judged.items():
             part = runs[runs.task == name] if len(runs) else runs
-            row[f"{label}: {' / '.join(VERDICTS)}"] = outcome_cell(claims[claims.task == name])
+            row[f"{label}: the post's claims ({' / '.join(VERDICTS)})"] = outcome_cell(claims[claims.task == name])
             row[f"{label}: share of the author's training"] = compute_share(tasks[name], part)
+            if "core_s" in part:
+                row[f"{label}: core-hours"] = f"{part['core_s'].sum() / 3600:.2f}"
         rows.append(row)
     return pd.DataFrame(rows)
 
