@@ -11,6 +11,8 @@ rule publish_run:
         directory(f"{RECORDS}/runs/{{task}}/{{variant}}/seed{{seed}}"),
     log:
         "results/logs/publish/{task}/{variant}/seed{seed}.log",
+    # Seconds each: published as soon as a core is free, before the next long job.
+    priority: 10
     conda:
         KX_ENV
     threads: 1
@@ -30,6 +32,8 @@ rule publish_artefact:
         directory(f"{RECORDS}/artefacts/{{artefact}}/{{key}}"),
     log:
         "results/logs/publish/artefacts/{artefact}/{key}.log",
+    # Seconds each: published as soon as a core is free, before the next long job.
+    priority: 10
     conda:
         KX_ENV
     threads: 1
