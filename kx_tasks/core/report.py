@@ -599,7 +599,8 @@ def compute_share(task: Task, runs: pd.DataFrame) -> str:
     if task.author_compute is None or not len(runs):
         return "–"
     share = resolve(task.author_compute, f"task '{task.name}', author_compute")
-    found = [share(r.variant, r.params) for r in runs.drop_duplicates("variant").itertuples()]
+    defaults = task.params().model_dump()  # a run's config.yaml holds every parameter; a hand-made one may not
+    found = [share(r.variant, {**defaults, **r.params}) for r in runs.drop_duplicates("variant").itertuples()]
     found = [f for f in found if f is not None]
     if not found:
         return "–"
