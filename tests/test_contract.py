@@ -91,7 +91,7 @@ def test_tiny_run_writes_outputs(name, tmp_path, prepared):
             assert (tmp_path / stage / f).is_file(), f"{stage}/{f}"
     record = json.loads((tmp_path / "evaluate" / "run.json").read_text())
     assert record["seed"] == 0 and record["config_hash"] == smoke_run(name, 0, stage="evaluate").config_hash()
-    assert {"torch", "numpy", "python"} <= set(record["versions"]) and record["wall_time_s"] > 0
+    assert {"torch", "numpy", "python"} <= set(record["versions"]) and record["wall_time_s"] > 0 < record["cpu_time_s"]
     assert json.loads((tmp_path / "evaluate" / "metrics.json").read_text()) == runner.split_timings(metrics)[0]
     variant = TASKS[name].variants[0]
     for claim in TASKS[name].claims:

@@ -259,7 +259,8 @@ def cmd_report(args) -> None:
             f"The runs of {label} are published in [{args.records}]({args.records}) (configs, run records, metrics, "
             f"histories): `kx report --records {args.records}` rebuilds this report from them, `kx verify "
             f"{args.records}/runs/TASK/VARIANT/seedS` reruns any one of them and compares it with its record. "
-            f"Core-hours: each run's stages (wall time × threads); the artefacts its runs read took "
+            f"Core-hours: each run's stages (CPU time; wall time × threads where a record has none); the "
+            f"artefacts its runs read took "
             f"{publish.artefact_core_hours(Path(args.records)):.2f} more."
         )
     else:

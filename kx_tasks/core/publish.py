@@ -114,9 +114,8 @@ def records_of(run_record: Path) -> Path:
 
 
 def artefact_core_hours(records: Path) -> float:
-    """Core-hours of the published artefacts' builds (wall time × threads of each run.json)."""
-    total = 0.0
-    for path in sorted((Path(records) / "artefacts").glob("*/*/run.json")):
-        record = read_json(path)
-        total += record["wall_time_s"] * (record.get("threads") or 1)
-    return total / 3600
+    """Core-hours of the published artefacts' builds (CPU time, else wall time × threads, of each run.json)."""
+    from kx_tasks.core.report import stage_core_seconds
+
+    paths = sorted((Path(records) / "artefacts").glob("*/*/run.json"))
+    return sum(stage_core_seconds(read_json(p)) for p in paths) / 3600

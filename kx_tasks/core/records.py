@@ -58,7 +58,9 @@ def device_info(device: str) -> dict:
     return info
 
 
-def run_record(run, stage: str, device: str, wall_time_s: float, gpu_ids: list[str]) -> dict:
+def run_record(run, stage: str, device: str, wall_time_s: float, gpu_ids: list[str], cpu_time_s: float = 0.0) -> dict:
+    """run.json. cpu_time_s: the process's CPU time over the stage (all its threads): the core-seconds it used,
+    which, unlike wall time × threads, a busy machine does not inflate."""
     return {
         "task": run.task,
         "variant": run.variant,
@@ -74,6 +76,7 @@ def run_record(run, stage: str, device: str, wall_time_s: float, gpu_ids: list[s
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
         "hostname": platform.node(),
         "wall_time_s": round(wall_time_s, 3),
+        "cpu_time_s": round(cpu_time_s, 3),
         "argv": sys.argv,
         **device_info(device),
     }

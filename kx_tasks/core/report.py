@@ -161,7 +161,7 @@ def collect(run_dirs: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
             if path.exists():
                 stage_record = read_record(path)
                 walls[f"{stage}_s"] = stage_record["wall_time_s"]
-                core_s += stage_record["wall_time_s"] * (stage_record.get("threads") or 1)
+                core_s += stage_core_seconds(stage_record)
         runs.append(
             {
                 **key,
@@ -180,6 +180,14 @@ def collect(run_dirs: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
     metrics = pd.DataFrame(rows, columns=COLUMNS).sort_values(COLUMNS[:4], ignore_index=True)
     runs = pd.DataFrame(runs, columns=None if runs else ["task", "variant", "seed", "dir", "params"])
     return metrics, runs.sort_values(["task", "variant", "seed"], ignore_index=True)
+
+
+def stage_core_seconds(record: dict) -> float:
+    """A stage's core-seconds: its CPU time (run.json's cpu_time_s), or for a record without one its wall time ×
+    threads (which a machine busy with other work inflates)."""
+    if record.get("cpu_time_s"):
+        return float(record["cpu_time_s"])
+    return record["wall_time_s"] * (record.get("threads") or 1)
 
 
 NO_FINISHED_RUNS = "no finished runs"

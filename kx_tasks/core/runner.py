@@ -135,7 +135,7 @@ def _execute(fn: Callable, stage: str, run: Run, inputs, out_dir: Path, gpu: boo
             run.threads,
             out_dir,
         )
-        start = time.perf_counter()
+        start = (time.perf_counter(), time.process_time())
         try:
             with atomic_dir(out_dir) as tmp:
                 metrics = _run_fn(fn, stage, run, inputs, tmp, owner, device, start, gpu_ids)
@@ -148,8 +148,9 @@ def _execute(fn: Callable, stage: str, run: Run, inputs, out_dir: Path, gpu: boo
         return metrics
 
 
-def _run_fn(fn, stage, run, inputs, tmp: Path, owner: str, device: str, start: float, gpu_ids) -> dict | None:
-    """Call the stage into the temporary directory and write its records beside its files."""
+def _run_fn(fn, stage, run, inputs, tmp: Path, owner: str, device: str, start: tuple, gpu_ids) -> dict | None:
+    """Call the stage into the temporary directory and write its records beside its files. start: the wall clock and
+    the process's CPU time when the stage began."""
     result = fn(run, inputs, tmp)
     metrics = None
     if stage == "evaluate":
@@ -163,8 +164,8 @@ def _run_fn(fn, stage, run, inputs, tmp: Path, owner: str, device: str, start: f
         write_json(tmp / "metrics.json", measured)
         if timings:
             write_json(tmp / TIMINGS, timings)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start[0], time.process_time() - start[1]
     write_yaml(tmp / "config.yaml", run.to_dict())
-    write_json(tmp / "run.json", run_record(run, stage, device, wall, gpu_ids))
+    write_json(tmp / "run.json", run_record(run, stage, device, wall, gpu_ids, cpu))
     log.info("%s %s/%s seed %d done in %.1fs", stage, owner, run.variant, run.seed, wall)
     return metrics
