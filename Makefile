@@ -49,7 +49,7 @@ readme: $(VENV)/.installed results/report/summary.md
 		$(BIN)/kx readme --block mlm-mask40 --summary results/report_mask40/summary.md; fi
 	if [ -f records/campaign-cpu/index.json ]; then \
 		$(BIN)/kx report --records records/campaign-cpu --beside records/default-cpu && \
-		$(BIN)/kx readme --block campaign --summary results/report_records/campaign-cpu/summary.md; fi
+		$(BIN)/kx readme --block campaign --task overview --summary results/report_records/campaign-cpu/summary.md; fi
 
 dry-run: $(VENV)/.installed
 	$(BIN)/kx check $(CONFIG)
