@@ -291,6 +291,7 @@ def cmd_verify(args) -> int:
 
     record = Path(args.run)
     out = Path(args.out) if args.out else Path(scratch.SCRATCH) / "verify" / record.relative_to(record.parents[2])
+    print("\n".join(verify.provenance_lines(record)), file=sys.stderr)  # stdout: the table of equal / different
     with scratch.claim(out, {"verify": str(record)}):
         results = verify.verify(record, out, Path(args.data_dir))
     for part, differences in results.items():

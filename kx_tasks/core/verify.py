@@ -64,6 +64,20 @@ def compare(record: Path, rerun: Path) -> list[str]:
     return [d for n in names if (d := first_difference(record / n, rerun / n))]
 
 
+def provenance_lines(run_record: Path) -> list[str]:
+    """What the record was made with (commit, package versions) and, where this checkout differs, what the rerun
+    is made with: the first place to look when a rerun differs."""
+    from kx_tasks.core.records import git_commit, package_versions
+
+    first = sorted(Path(run_record).glob("*/run.json"))[0]
+    record = read_json(first)
+    here = package_versions()
+    lines = [f"recorded at commit {record.get('git_commit')} on {record.get('device')}; rerun at {git_commit()}"]
+    changed = {k: (v, here.get(k)) for k, v in (record.get("versions") or {}).items() if here.get(k) != v}
+    lines += [f"  {name}: {old} recorded, {new} here" for name, (old, new) in sorted(changed.items())]
+    return lines
+
+
 def recorded_run(folder: Path) -> dict:
     """The resolved run a published stage or artefact folder records (config.yaml: task, variant, seed, device,
     threads, params) and the run hash its run.json names."""
