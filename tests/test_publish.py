@@ -73,6 +73,9 @@ def test_a_timing_key_of_a_json_table_is_a_clock_reading(tmp_path):
     assert verify.first_difference(a, b) is None
     b.write_text('{"share": 2, "timing.augment_share": 0.1}\n')
     assert "share: 1 recorded, 2 rerun" in verify.first_difference(a, b)
+    a.write_text('{"acc": 0.9, "train_seconds": 100.2}\n')  # a classifier's own record of its training time
+    b.write_text('{"acc": 0.9, "train_seconds": 117.9}\n')
+    assert verify.first_difference(a, b) is None
 
 
 def test_kx_verify_refuses_what_is_not_a_published_run(tmp_path):

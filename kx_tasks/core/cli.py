@@ -287,10 +287,11 @@ def cmd_publish(args) -> None:
 
 
 def cmd_verify(args) -> int:
-    from kx_tasks.core import scratch, verify
+    from kx_tasks.core import publish, scratch, verify
 
     record = Path(args.run)
     out = Path(args.out) if args.out else Path(scratch.SCRATCH) / "verify" / record.relative_to(record.parents[2])
+    publish.records_of(record)  # a published run, or a one-line error
     print("\n".join(verify.provenance_lines(record)), file=sys.stderr)  # stdout: the table of equal / different
     with scratch.claim(out, {"verify": str(record)}):
         results = verify.verify(record, out, Path(args.data_dir))

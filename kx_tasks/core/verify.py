@@ -2,10 +2,10 @@
 (and the artefacts it reads, from their recorded configs) and compare what each stage writes with the record.
 
 Compared: every file the record holds (metrics.json, config.yaml, the JSON-lines histories and evaluations, JSON
-tables) byte for byte, except what reads a clock: run.json (wall time, host), timings.json, `timing.*` keys of a
-JSON table, and the `seconds` and `..._per_s` columns of the JSON-lines rows (engine.without_clock). Same config
-and seed on a CPU give identical files, so any difference is a real one: other code, other library versions, or
-another kind of machine (run.json in the record names the commit, the versions and the device).
+tables) byte for byte, except what reads a clock: run.json (wall time, host), timings.json, the keys of a JSON
+table named timing.*, seconds, ..._seconds or ..._per_s, and the same columns of the JSON-lines rows
+(engine.without_clock). Same config and seed on a CPU give identical files, so any difference is a real one:
+other code, other library versions, or another kind of machine (run.json names the commit, versions and device).
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ def first_difference(recorded: Path, rerun: Path) -> str | None:
     if not rerun.exists():
         return f"{rerun.name}: not written by the rerun"
     if recorded.suffix == ".jsonl":
-        old, new = without_clock(read_jsonl(recorded)), without_clock(read_jsonl(rerun))
+        old = [without_timings(row) for row in without_clock(read_jsonl(recorded))]
+        new = [without_timings(row) for row in without_clock(read_jsonl(rerun))]
         if len(old) != len(new):
             return f"{recorded.name}: {len(old)} rows recorded, {len(new)} rerun"
         for i, (a, b) in enumerate(zip(old, new, strict=True)):
@@ -52,9 +53,14 @@ def first_difference(recorded: Path, rerun: Path) -> str | None:
     return f"{recorded.name}: bytes differ"
 
 
+def is_clock_reading(key: str) -> bool:
+    """A key that holds a clock reading: timing.* (kx_tasks.core.records.TIMING), seconds, ..._seconds, ..._per_s."""
+    return key.startswith(TIMING) or key == "seconds" or key.endswith(("_seconds", "_per_s"))
+
+
 def without_timings(values: dict) -> dict:
-    """A JSON table without its clock readings (keys timing.*, kx_tasks.core.records.TIMING)."""
-    return {k: v for k, v in values.items() if not str(k).startswith(TIMING)}
+    """A JSON table without its clock readings."""
+    return {k: v for k, v in values.items() if not is_clock_reading(str(k))}
 
 
 def compare(record: Path, rerun: Path) -> list[str]:
