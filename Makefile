@@ -40,9 +40,11 @@ lint: $(VENV)/.installed
 docs: $(VENV)/.installed
 	$(BIN)/kx docs
 
-# The README's results section, from the report of the last `make run` (results/report/summary.md).
-readme: $(VENV)/.installed results/report/summary.md
-	$(BIN)/kx readme --summary results/report/summary.md
+# The README's results sections, from the published runs (records/, so any checkout regenerates them) and from the
+# side experiments' last reports in results/ where they exist.
+readme: $(VENV)/.installed
+	$(BIN)/kx report --records records/default-cpu
+	$(BIN)/kx readme --summary results/report_records/default-cpu/summary.md
 	if [ -f results/report_paper_cpu/summary.md ]; then \
 		$(BIN)/kx readme --block paper-cpu --summary results/report_paper_cpu/summary.md; fi
 	if [ -f results/report_mask40/summary.md ]; then \
