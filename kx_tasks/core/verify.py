@@ -3,9 +3,9 @@
 
 Compared: every file the record holds (metrics.json, config.yaml, the JSON-lines histories and evaluations, JSON
 tables) byte for byte, except what reads a clock: run.json (wall time, host), timings.json, the keys of a JSON
-table named timing.*, seconds, ..._seconds or ..._per_s, and the same columns of the JSON-lines rows
-(engine.without_clock). Same config and seed on a CPU give identical files, so any difference is a real one:
-other code, other library versions, or another kind of machine (run.json names the commit, versions and device).
+table named timing.*, seconds, ..._seconds or ..._per_s, and the same columns of the JSON-lines rows (the
+engine's `seconds` and rates among them). Same config and seed on a CPU give identical files, so a difference is
+a real one: other code, other library versions or another kind of machine (run.json names commit, versions, device).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import shutil
 from pathlib import Path
 
 from kx_tasks.core import data, publish, settings, stages
-from kx_tasks.core.engine import without_clock
 from kx_tasks.core.io import read_json, read_jsonl, read_yaml
 from kx_tasks.core.records import TIMING, TIMINGS
 from kx_tasks.core.registry import TaskError, discover, discover_artefacts
@@ -31,13 +30,13 @@ def first_difference(recorded: Path, rerun: Path) -> str | None:
     if not rerun.exists():
         return f"{rerun.name}: not written by the rerun"
     if recorded.suffix == ".jsonl":
-        old = [without_timings(row) for row in without_clock(read_jsonl(recorded))]
-        new = [without_timings(row) for row in without_clock(read_jsonl(rerun))]
+        old = [without_timings(row) for row in read_jsonl(recorded)]
+        new = [without_timings(row) for row in read_jsonl(rerun)]
         if len(old) != len(new):
             return f"{recorded.name}: {len(old)} rows recorded, {len(new)} rerun"
         for i, (a, b) in enumerate(zip(old, new, strict=True)):
-            if json.dumps(a, sort_keys=True) != json.dumps(b, sort_keys=True):
-                key = next((k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)), "?")
+            key = first_differing_key(a, b)
+            if key is not None:
                 return f"{recorded.name}: row {i + 1}, {key}: {a.get(key)!r} recorded, {b.get(key)!r} rerun"
         return None
     if recorded.read_bytes() == rerun.read_bytes():
@@ -45,12 +44,16 @@ def first_difference(recorded: Path, rerun: Path) -> str | None:
     if recorded.suffix == ".json":
         a, b = read_json(recorded), read_json(rerun)
         if isinstance(a, dict) and isinstance(b, dict):
-            a, b = without_timings(a), without_timings(b)
-            key = next((k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)), None)
+            key = first_differing_key(without_timings(a), without_timings(b))
             if key is None:
                 return None  # only clock readings (timing.*) differ
             return f"{recorded.name}: {key}: {a.get(key)!r} recorded, {b.get(key)!r} rerun"
     return f"{recorded.name}: bytes differ"
+
+
+def first_differing_key(a: dict, b: dict) -> str | None:
+    """The first key (sorted) whose values differ as JSON (so NaN equals NaN, as its bytes do); None if none."""
+    return next((k for k in sorted(set(a) | set(b)) if json.dumps(a.get(k)) != json.dumps(b.get(k))), None)
 
 
 def is_clock_reading(key: str) -> bool:
