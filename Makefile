@@ -33,6 +33,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check kx_tasks tests benchmarks
 	$(BIN)/ruff format --check kx_tasks tests benchmarks
 	$(BIN)/snakemake --lint --configfile $(CONFIG)
+	$(BIN)/snakemake --lint --configfile config/campaign_cpu.yaml  # with records_dir: the publish rules too
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/kx docs --check
 

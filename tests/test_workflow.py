@@ -54,8 +54,9 @@ def test_dry_run(workdir, config, no_torch):
     assert ("DAG of jobs will be updated after completion" in r.stdout) == bool(plans)
 
 
-def test_lint_is_clean(workdir):
-    r = snakemake(workdir, "--lint")
+@pytest.mark.parametrize("config", ["config.yaml", "campaign_cpu.yaml"])  # the campaign's: the publish rules too
+def test_lint_is_clean(workdir, config):
+    r = snakemake(workdir, "--lint", "--configfile", f"config/{config}")
     assert r.returncode == 0 and "Lints for" not in r.stdout + r.stderr, r.stdout + r.stderr
 
 

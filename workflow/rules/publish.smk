@@ -60,7 +60,7 @@ rule publish:
     params:
         config=lambda w: json.dumps(config, sort_keys=True),
         plans=plans_json(),
-        records=RECORDS,
+        records=lambda w, output: os.path.dirname(output[0]),
     shell:
         "kx publish index {input.looks:q} --out {params.records:q} --config {params.config:q} "
         "--plans {params.plans:q} > {log:q} 2>&1 && cat {log:q}"
