@@ -252,8 +252,13 @@ def cmd_report(args) -> None:
     if args.records:
         if args.run_dirs:
             raise TaskError("--records reads the runs a records folder names; give no run folders with it")
-        index = publish.read_index(Path(args.records))
-        run_dirs, plans, label = publish.run_dirs(Path(args.records)), index["plans"], Path(args.records).name
+        if args.partial and not (Path(args.records) / publish.INDEX).exists():
+            # A campaign still running: the runs published so far, each comparison judged at one look.
+            log.warning("%s: no %s yet; the runs published so far, one look each", args.records, publish.INDEX)
+            run_dirs, plans = sorted((Path(args.records) / "runs").glob("*/*/seed*")), None
+        else:
+            run_dirs, plans = publish.run_dirs(Path(args.records)), publish.read_index(Path(args.records))["plans"]
+        label = Path(args.records).name
         out = Path(args.out or f"results/report_records/{Path(args.records).name}")
         note = (
             f"The runs of {label} are published in [{args.records}]({args.records}) (configs, run records, metrics, "

@@ -632,10 +632,13 @@ def overview(tasks: dict[str, Task], judged: dict[str, tuple[pd.DataFrame, pd.Da
         row = {"post": f"[{name}]({tasks[name].post_url})"}
         for label, (claims, runs) in judged.items():
             part = runs[runs.task == name] if len(runs) else runs
-            row[f"{label}: the post's claims ({' / '.join(VERDICTS)})"] = outcome_cell(claims[claims.task == name])
+            ran = bool((claims.task == name).any())
+            row[f"{label}: the post's claims ({' / '.join(VERDICTS)})"] = (
+                outcome_cell(claims[claims.task == name]) if ran else "not run"
+            )
             row[f"{label}: share of the author's training"] = compute_share(tasks[name], part)
             if "core_s" in part:
-                row[f"{label}: core-hours"] = f"{part['core_s'].sum() / 3600:.2f}"
+                row[f"{label}: core-hours"] = f"{part['core_s'].sum() / 3600:.2f}" if ran else "–"
         rows.append(row)
     return pd.DataFrame(rows)
 
