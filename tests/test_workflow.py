@@ -5,6 +5,7 @@ rerun, and a separately installed plugin joining `kx list` and the DAG."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -190,6 +191,14 @@ def check_records(workdir: Path, claims: pd.DataFrame, data_dir: Path | None) ->
         for task in ("mixup", "vae_cluster", "rsgan"):
             page = workdir / "results" / "report_records" / "smoke" / f"{task}.html"
             assert "data:image/png;base64," in page.read_text(), task
+    # A campaign still running has no index.json yet: --partial previews the runs published so far.
+    shutil.copytree(records / "runs", workdir / "records" / "preview" / "runs")
+    r = subprocess.run([kx, "report", "--records", "records/preview"], cwd=workdir, env=env(), capture_output=True)
+    assert r.returncode == 2, "without --partial, a folder without index.json is refused"
+    r = subprocess.run(
+        [kx, "report", "--records", "records/preview", "--partial"], cwd=workdir, env=env(), capture_output=True
+    )
+    assert r.returncode == 0 and (workdir / "results" / "report_records" / "preview" / "claims.csv").is_file()
     run = "records/smoke/runs/det/float64/seed1"
     r = subprocess.run([kx, "verify", run], cwd=workdir, env=env(), capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.split() == ["train", "equal", "evaluate", "equal"], r.stdout + r.stderr
