@@ -247,7 +247,9 @@ def cmd_report(args) -> None:
     beside = {}
     for other in args.beside:  # another records folder's verdicts, shown next to this report's in the overview
         index = publish.read_index(Path(other))
-        runs, claims = report.judge_runs(tasks, publish.run_dirs(Path(other)), plans=as_plans(index["plans"]))[2:]
+        runs, claims = report.judge_runs(tasks, publish.run_dirs(Path(other), index), plans=as_plans(index["plans"]))[
+            2:
+        ]
         beside[Path(other).name] = (claims, runs)
     if args.records:
         if args.run_dirs:
@@ -257,7 +259,8 @@ def cmd_report(args) -> None:
             log.warning("%s: no %s yet; the runs published so far, one look each", args.records, publish.INDEX)
             run_dirs, plans = sorted((Path(args.records) / "runs").glob("*/*/seed*")), None
         else:
-            run_dirs, plans = publish.run_dirs(Path(args.records)), publish.read_index(Path(args.records))["plans"]
+            index = publish.read_index(Path(args.records))
+            run_dirs, plans = publish.run_dirs(Path(args.records), index), index["plans"]
         label = Path(args.records).name
         out = Path(args.out or f"results/report_records/{Path(args.records).name}")
         note = (

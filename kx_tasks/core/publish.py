@@ -97,9 +97,9 @@ def read_index(records: Path) -> dict:
     return read_json(path)
 
 
-def run_dirs(records: Path) -> list[Path]:
-    """The published run folders of a records folder, in the index's order."""
-    return [Path(records) / "runs" / r for r in read_index(records)["runs"]]
+def run_dirs(records: Path, index: dict | None = None) -> list[Path]:
+    """The published run folders of a records folder, in the order of its index (read here unless given)."""
+    return [Path(records) / "runs" / r for r in (index or read_index(records))["runs"]]
 
 
 def records_of(run_record: Path) -> Path:
