@@ -4,6 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= config/config.yaml
 CORES ?= all
+LOCK := requirements.lock
+# torch's CPU build (the lock's torch==2.13.0+cpu) lives on PyTorch's own index, not on PyPI: pip asks it when its
+# host resolves; a machine without it (no internet beyond a mirror) needs the wheel in pip's own configured sources.
+TORCH_INDEX ?= $(shell $(PYTHON) -c "import socket; socket.getaddrinfo('download.pytorch.org', 443)" 2>/dev/null \
+	&& echo https://download.pytorch.org/whl/cpu)
+PIP_TORCH = $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 # A local copy of the datasets, when one sits beside the checkout (as on our build machines);
 # anywhere else this is empty and prepare_data downloads from the official URLs.
 KX_DATA_DIR ?= $(wildcard $(abspath ../shared/data))
@@ -11,7 +17,7 @@ export KX_DATA_DIR
 # Rules call the `kx` command of this project's environment.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run campaign test lint docs readme dry-run clean
+.PHONY: run campaign test test-fast lint lock docs dry-run clean
 
 # --rerun-incomplete: a run interrupted earlier is simply redone (its checkpoints, if any, are resumed).
 # kx check: every problem of the config, one line each, before any job (Snakemake's own loader names no line).
@@ -26,8 +32,13 @@ campaign: $(VENV)/.installed
 	$(MAKE) run CONFIG=config/campaign_cpu.yaml
 	$(BIN)/kx report --records records/campaign-cpu --beside records/default-cpu
 
+# Everything (what CI runs): unit, contract and end-to-end pipeline tests.
 test: $(VENV)/.installed
 	$(BIN)/pytest
+
+# While editing: the unit and contract tests, no end-to-end pipelines (every test over ~10 s is marked slow).
+test-fast: $(VENV)/.installed
+	$(BIN)/pytest -m "not slow"
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check kx_tasks tests benchmarks
@@ -36,23 +47,19 @@ lint: $(VENV)/.installed
 	$(BIN)/snakemake --lint --configfile config/campaign_cpu.yaml  # with records_dir: the publish rules too
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/kx docs --check
+	$(BIN)/kx lock --check
 
-# The parameter tables of config/README.md, from each task's parameter model.
+# Every generated block of README.md and docs/ (overview, per-task parameters, paper settings, the published runs'
+# tables, benchmark tables), from its source: the parameter models, config/paper.yaml, records/, benchmarks/tables/.
 docs: $(VENV)/.installed
 	$(BIN)/kx docs
 
-# The README's results sections, from the published runs (records/, so any checkout regenerates them) and from the
-# side experiments' last reports in results/ where they exist.
-readme: $(VENV)/.installed
-	$(BIN)/kx report --records records/default-cpu
-	$(BIN)/kx readme --summary results/report_records/default-cpu/summary.md
-	if [ -f results/report_paper_cpu/summary.md ]; then \
-		$(BIN)/kx readme --block paper-cpu --summary results/report_paper_cpu/summary.md; fi
-	if [ -f results/report_mask40/summary.md ]; then \
-		$(BIN)/kx readme --block mlm-mask40 --summary results/report_mask40/summary.md; fi
-	if [ -f records/campaign-cpu/index.json ]; then \
-		$(BIN)/kx report --records records/campaign-cpu --beside records/default-cpu && \
-		$(BIN)/kx readme --block campaign --task overview --summary results/report_records/campaign-cpu/summary.md; fi
+# requirements.lock: every package of pyproject.toml (with the dev and slurm extras) pinned with hashes, for CPython
+# 3.11 on Linux x86-64; torch's CPU build from PyTorch's CPU index. `make lint` fails when the two disagree.
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra dev --extra slurm \
+		--no-emit-index-url --no-emit-find-links $(PIP_TORCH) -o $(LOCK) pyproject.toml
 
 dry-run: $(VENV)/.installed
 	$(BIN)/kx check $(CONFIG)
@@ -64,8 +71,9 @@ clean:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstalls only when the package definition changes (the stamp is newer otherwise).
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,slurm]'
+# Installs the lock (hashes checked), then the project itself without dependencies; reinstalls only when the
+# package definition or the lock changes (the stamp is newer otherwise).
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes $(PIP_TORCH) -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
