@@ -1,6 +1,10 @@
-"""Generated documentation stays generated: config/README.md's parameter tables equal what the parameter models
-give, and the README's results section is pasted between its markers."""
+"""Generated documentation stays generated: every block of README.md and docs/ equals what its source gives now
+(`kx docs --check`, in `make lint`), a stale block is named and `kx docs` rewrites only the blocks, pages keep their
+anchors unique, and a side run's report is pasted between its markers."""
 
+import shutil
+
+import pytest
 from conftest import REPO
 
 from kx_tasks.core import docs
@@ -8,64 +12,66 @@ from kx_tasks.core.cli import main
 from kx_tasks.core.registry import discover
 
 
-def test_config_readme_parameter_tables_are_current():
-    path = REPO / "config" / "README.md"
-    assert docs.is_current(path, discover()), "config/README.md is out of date: run `make docs`"
-    text = path.read_text()
-    for name, task in discover().items():
-        assert f"### `{name}` parameters" in text
-        for field in task.params.model_fields:
-            assert f"| `{field}` |" in text, f"{name}.{field} missing from config/README.md"
+def test_readme_and_docs_are_current():
+    assert docs.stale(REPO, discover()) == [], "run `make docs`"
 
 
-def test_docs_check_fails_on_a_stale_file(tmp_path, capsys):
-    stale = tmp_path / "README.md"
-    stale.write_text(f"intro\n{docs.PARAMS[0]}\nold table\n{docs.PARAMS[1]}\noutro\n")
-    assert main(["docs", "--check", "--file", str(stale)]) == 2
-    assert "out of date" in capsys.readouterr().err
-    assert main(["docs", "--file", str(stale)]) == 0
-    assert main(["docs", "--check", "--file", str(stale)]) == 0
-    text = stale.read_text()
-    assert text.startswith("intro\n") and text.endswith("outro\n") and "old table" not in text
-
-
-def test_readme_results_are_pasted_between_markers(tmp_path, capsys):
-    readme, summary = tmp_path / "README.md", tmp_path / "summary.md"
-    readme.write_text(f"# kx\n{docs.RESULTS[0]}\ntyped by hand\n{docs.RESULTS[1]}\nrest\n")
-    summary.write_text("| claim | verdict |\n|---|---|\n| `a` | **reproduced** |\n")
-    assert main(["readme", "--file", str(readme), "--summary", str(summary)]) == 0
-    text = readme.read_text()
-    assert "typed by hand" not in text and "| `a` | **reproduced** |" in text and text.endswith("rest\n")
-    begin, end = docs.result_markers("paper-cpu")  # a second report's block, filled independently
-    readme.write_text(f"{text}{begin}\nold\n{end}\n")
-    summary.write_text("| one seed |\n")
-    assert main(["readme", "--file", str(readme), "--summary", str(summary), "--block", "paper-cpu"]) == 0
-    text = readme.read_text()
-    assert "| `a` | **reproduced** |" in text and "| one seed |" in text and "old" not in text
-    assert main(["readme", "--file", str(summary), "--summary", str(summary)]) == 2  # no markers: an error
-    assert "missing the markers" in capsys.readouterr().err
-
-
-def test_project_readme_has_the_results_markers():
+def test_readme_fits_a_few_screens_and_types_no_overview():
     text = (REPO / "README.md").read_text()
-    assert docs.RESULTS[0] in text and docs.RESULTS[1] in text
+    assert len(text.splitlines()) <= 200
+    begin, end = docs.markers(docs.OVERVIEW)
+    assert begin in text and end in text
+    for name in discover():
+        assert f"(docs/tasks/{name}.md)" in text.split(begin)[1].split(end)[0], f"no overview row links {name}'s page"
 
 
-def test_readme_task_sections_are_replaced_alone(tmp_path, capsys):
-    readme, summary = tmp_path / "README.md", tmp_path / "summary.md"
-    old = (
-        "#### det: claims\n\n| det old |\n\n#### mlm_mae: claims\n\n| mlm old |\n\n#### mlm_mae: sweep\n\n| sweep old |"
-    )
-    old += "\n\n#### rsgan: claims\n\n| rsgan old |"
-    readme.write_text(f"# kx\n{docs.RESULTS[0]}\n{old}\n{docs.RESULTS[1]}\nrest\n")
-    summary.write_text("#### mlm_mae: claims\n\n| mlm new |\n\n#### mlm_mae: MAE\n\n| mae new |\n")
-    assert main(["readme", "--file", str(readme), "--summary", str(summary), "--task", "mlm_mae"]) == 0
-    body = readme.read_text().split(docs.RESULTS[0])[1].split(docs.RESULTS[1])[0]
-    assert body.index("| det old |") < body.index("| mlm new |") < body.index("| mae new |") < body.index("rsgan old")
-    assert "mlm old" not in body and "sweep old" not in body
-    summary.write_text("#### fvae: claims\n\n| fvae new |\n")  # a task new to the block: in alphabetical order
-    assert main(["readme", "--file", str(readme), "--summary", str(summary), "--task", "fvae"]) == 0
-    body = readme.read_text().split(docs.RESULTS[0])[1]
-    assert body.index("| det old |") < body.index("| fvae new |") < body.index("| mlm new |")
-    assert main(["readme", "--file", str(readme), "--summary", str(summary), "--task", "gillespie"]) == 2
-    assert "no sections of task 'gillespie'" in capsys.readouterr().err
+def test_every_task_page_has_every_parameter():
+    for name, task in discover().items():
+        text = (REPO / docs.TASK_PAGE.format(name)).read_text()
+        for field in task.params.model_fields:
+            assert f"| `{field}` |" in text, f"{name}.{field} missing from {docs.TASK_PAGE.format(name)}"
+
+
+@pytest.fixture
+def copy_of_docs(tmp_path):
+    for name in ("README.md", "docs", "config", "benchmarks/tables"):
+        src, dst = REPO / name, tmp_path / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if src.is_dir() else shutil.copyfile)(src, dst)
+    (tmp_path / "records").symlink_to(REPO / "records")
+    return tmp_path
+
+
+def test_a_stale_block_is_named_and_kx_docs_rewrites_only_blocks(copy_of_docs, capsys):
+    page = copy_of_docs / "docs/tasks/det.md"
+    good = page.read_text()
+    tampered = good.replace("| **reproduced** |", "| **contradicted** |", 1).replace("## What runs", "## What runs!")
+    page.write_text(tampered)
+    table = copy_of_docs / "benchmarks/tables/mixup.md"
+    table.write_text(table.read_text() + "\n| a new row |\n")
+    assert main(["docs", "--check", "--repo", str(copy_of_docs)]) == 2
+    err = capsys.readouterr().err
+    assert "docs/tasks/det.md: block 'default-run' is out of date" in err
+    assert "docs/tasks/mixup.md: block 'benchmark' is out of date" in err
+    assert "det.md: block 'params'" not in err, "only the changed blocks are named"
+    assert main(["docs", "--repo", str(copy_of_docs)]) == 0
+    assert page.read_text() == good.replace("## What runs", "## What runs!"), "hand-written text is left alone"
+    assert "| a new row |" in (copy_of_docs / "docs/tasks/mixup.md").read_text()
+
+
+def test_repeated_anchors_are_found_outside_code():
+    text = "# A\n\n## Results: claims\n\n```\n## Results: claims\n```\n\n## results claims\n\n### `B` (c)\n\n## B c\n"
+    assert docs.repeated_anchors(text) == ["## results claims", "## B c"]
+
+
+def test_side_run_is_pasted_between_its_markers(tmp_path, capsys):
+    page, summary = tmp_path / "page.md", tmp_path / "summary.md"
+    begin, end = docs.pasted_markers("paper-cpu")
+    page.write_text(f"# kx\n{begin}\ntyped by hand\n{end}\nrest\n")
+    summary.write_text("| claim | verdict |\n|---|---|\n| `a` | **reproduced** |\n")
+    assert main(["readme", "--file", str(page), "--summary", str(summary), "--block", "paper-cpu"]) == 0
+    text = page.read_text()
+    assert "typed by hand" not in text and "| `a` | **reproduced** |" in text and text.endswith("rest\n")
+    assert begin in text
+    assert main(["readme", "--file", str(summary), "--summary", str(summary), "--block", "x"]) == 2
+    assert "missing the markers" in capsys.readouterr().err

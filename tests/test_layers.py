@@ -94,7 +94,7 @@ def test_every_task_has_the_same_role_named_files(task):
     declared = discover()[task]
     files = {p.stem for p in (PACKAGE / task).glob("*.py")}
     roles = ROLES + (() if task in NO_TRAINING else TRAINING_ROLES) + (("figures",) if declared.figures else ())
-    assert set(roles) <= files, f"kx_tasks/{task} lacks {sorted(set(roles) - files)} (README: Architecture)"
+    assert set(roles) <= files, f"kx_tasks/{task} lacks {sorted(set(roles) - files)} (docs/architecture.md)"
     if task in NO_TRAINING:
         assert not set(TRAINING_ROLES) & files, f"kx_tasks/{task} trains nothing: no model.py or steps.py"
     if not declared.figures:

@@ -257,19 +257,6 @@ def test_the_report_opens_with_the_counts_of_adjusted_verdicts():
     assert text.startswith("#### outcomes: ") and "over the report's 2 tests changed 1 verdicts" in text
 
 
-def test_pasting_one_task_keeps_the_counts_first(tmp_path):
-    from kx_tasks.core.docs import paste_task, result_markers
-
-    begin, end = result_markers()
-    readme, summary = tmp_path / "README.md", tmp_path / "summary.md"
-    readme.write_text(f"x\n{begin}\n#### outcomes: old counts\n\n#### det: claims\n\nold det\n{end}\n")
-    summary.write_text("#### outcomes: one task's counts\n\n#### zed: claims\n\nnew zed\n")
-    paste_task(readme, summary, "zed")
-    body = readme.read_text()
-    assert body.index("#### outcomes: old counts") < body.index("#### det") < body.index("#### zed")
-    assert "one task's counts" not in body
-
-
 def test_a_time_to_tau_censored_at_the_budget_decides_nothing():
     claim = Claim(
         "toy.sooner",

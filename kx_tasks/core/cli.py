@@ -5,9 +5,9 @@ kx info TASK                     variants, stages and their resources, parameter
 kx schema TASK                   the JSON Schema of the task's parameters
 kx run TASK [--variant V] [--seed S] [--config FILE ...] [--out DIR] [--data-dir DIR]
 kx check CONFIG [CONFIG ...]     the config checked as the pipeline checks it (`make run` runs this first)
-kx docs [--check]                regenerate (or check) the parameter tables of config/README.md
-kx readme                        paste results/report/summary.md into README.md's results section
-                                 (--task T: only T's sections, from a report that ran T alone)
+kx docs [--check]                regenerate (or check) every generated block of README.md and docs/
+kx readme --file PAGE --block B --summary summary.md     paste a side run's report into a docs page's block
+kx lock --check                  requirements.lock pins what pyproject.toml asks for (`make lint`)
 kx data DATASET --out FILE [--source DIR] [--downloads DIR]                              (rule prepare_data)
 kx stage STAGE TASK --variant V --seed S --out DIR [--params JSON] [--input NAME=PATH ...] [--expect A=HASH ...]
 kx artefact NAME --key seedS|shared --out DIR [--params JSON] [--input NAME=PATH ...]     (rule artefact)
@@ -84,25 +84,30 @@ def cmd_schema(args) -> None:
 def cmd_docs(args) -> None:
     from kx_tasks.core import docs
 
-    path = Path(args.file)
     if args.check:
-        if not docs.is_current(path, discover()):
-            raise ConfigError(f"{path}: parameter tables are out of date; run `kx docs` (or `make docs`)")
-        print(f"{path}: up to date")
+        problems = docs.stale(Path(args.repo), discover())
+        if problems:
+            raise DocsError("; ".join(problems) + "; run `kx docs` (or `make docs`)")
+        print("README.md and docs/: every generated block is up to date")
     else:
-        docs.write(path, discover())
-        print(f"{path}: parameter tables regenerated")
+        changed = docs.write(Path(args.repo), discover())
+        print("regenerated: " + (", ".join(map(str, changed)) or "nothing changed"))
 
 
 def cmd_readme(args) -> None:
     from kx_tasks.core import docs
 
-    if args.task:
-        docs.paste_task(Path(args.file), Path(args.summary), args.task, args.block)
-        print(f"{args.file}: {args.task}'s sections of block '{args.block}' pasted from {args.summary}")
-        return
-    docs.paste_results(Path(args.file), Path(args.summary), args.block)
+    docs.paste(Path(args.file), Path(args.summary), args.block)
     print(f"{args.file}: block '{args.block}' pasted from {args.summary}")
+
+
+def cmd_lock(args) -> None:
+    from kx_tasks.core import lockfile
+
+    problems = lockfile.problems(Path(args.pyproject), Path(args.lock))
+    if problems:
+        raise ConfigError("; ".join(problems))
+    print(f"{args.lock} agrees with {args.pyproject}")
 
 
 def cmd_check(args) -> None:
@@ -246,10 +251,7 @@ def cmd_report(args) -> None:
     tasks = discover()
     beside = {}
     for other in args.beside:  # another records folder's verdicts, shown next to this report's in the overview
-        index = publish.read_index(Path(other))
-        runs, claims = report.judge_runs(tasks, publish.run_dirs(Path(other), index), plans=as_plans(index["plans"]))[
-            2:
-        ]
+        _, runs, claims = report.judge_records(tasks, Path(other))
         beside[Path(other).name] = (claims, runs)
     if args.records:
         if args.run_dirs:
@@ -264,7 +266,7 @@ def cmd_report(args) -> None:
         label = Path(args.records).name
         out = Path(args.out or f"results/report_records/{Path(args.records).name}")
         note = (
-            f"The runs of {label} are published in [{args.records}]({args.records}) (configs, run records, metrics, "
+            f"The runs of {label} are published in `{args.records}` (configs, run records, metrics, "
             f"histories): `kx report --records {args.records}` rebuilds this report from them, `kx verify "
             f"{args.records}/runs/TASK/VARIANT/seedS` reruns any one of them and compares it with its record. "
             f"Core-hours: each run's stages (CPU time; wall time × threads where a record has none); the "
@@ -344,17 +346,22 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("config", nargs="+", help="config files, merged in order as --configfile merges them")
     s.set_defaults(fn=cmd_check)
 
-    s = sub.add_parser("docs", help="regenerate the parameter tables of config/README.md")
-    s.add_argument("--file", default="config/README.md")
-    s.add_argument("--check", action="store_true", help="only check that the file is up to date")
+    s = sub.add_parser("docs", help="regenerate (or check) every generated block of README.md and docs/")
+    s.add_argument("--repo", default=".", help="the checkout (README.md, docs/, records/, config/paper.yaml)")
+    s.add_argument("--check", action="store_true", help="only check that every block is up to date")
     s.set_defaults(fn=cmd_docs)
 
-    s = sub.add_parser("readme", help="paste the report's summary.md into the README's results section")
-    s.add_argument("--file", default="README.md")
-    s.add_argument("--summary", default="results/report/summary.md")
-    s.add_argument("--block", default="results", help="the README block (kx:BLOCK:begin ... kx:BLOCK:end)")
-    s.add_argument("--task", help="replace only this task's sections of the block (a report that ran it alone)")
+    s = sub.add_parser("readme", help="paste a side run's report (summary.md) into a block of a docs page")
+    s.add_argument("--file", required=True, help="the page, e.g. docs/tasks/vae_cluster.md")
+    s.add_argument("--summary", required=True, help="the report's summary.md")
+    s.add_argument("--block", required=True, help="the block (kx:BLOCK:begin ... kx:BLOCK:end)")
     s.set_defaults(fn=cmd_readme)
+
+    s = sub.add_parser("lock", help="check that requirements.lock pins what pyproject.toml asks for")
+    s.add_argument("--check", action="store_true", required=True)
+    s.add_argument("--pyproject", default="pyproject.toml")
+    s.add_argument("--lock", default="requirements.lock")
+    s.set_defaults(fn=cmd_lock)
 
     s = sub.add_parser("run", help="run one task outside Snakemake (same code path as the rules)")
     s.add_argument("task")

@@ -2,7 +2,7 @@
 
 From that one declaration come the config check (errors name the full key: `tasks.vae_cluster.params.lr: must be
 > 0, got -1`), the JSON Schema checked when the DAG is built, `kx info TASK`, and the parameter tables of
-config/README.md (`kx docs`).
+each task's docs page (`kx docs`).
 
     class MyParams(Params):
         epochs: int = Field(20, ge=1, description="passes over the training set")

@@ -42,7 +42,7 @@ MOVED = {
 V2_HINT = (
     "contract v2 declares `kx_tasks.core.registry.Task(name=..., summary=..., post_url=..., variants=(...), "
     "params=<a kx_tasks.core.params.Params model>, stages={'train': Stage('pkg.module:train', Resources(...)), "
-    "'evaluate': Stage('pkg.module:evaluate')}, claims=(...))`; see the README section 'Add a task plugin'"
+    "'evaluate': Stage('pkg.module:evaluate')}, claims=(...))`; see docs/plugins.md"
 )
 
 

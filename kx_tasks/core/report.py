@@ -1,6 +1,7 @@
 """The report: every run's metrics gathered into summary.csv, every claim judged (claims.csv), and pages rendered
 from Jinja2 templates (kx_tasks/core/templates): index.html with the verdict table of every task, one page per task
-with its claims, tables and figures, and summary.md, the same tables in Markdown for the README (`kx readme`).
+with its claims, tables and figures, and summary.md, the same tables in Markdown (the docs' blocks come from the same
+functions: `kx docs`).
 
 Figures are embedded as base64 PNGs so the pages work offline; each task's figures sit on that task's page only
 (the first seed of each variant; every seed's are in results/runs), so no page carries every figure.
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from kx_tasks import __version__
 from kx_tasks.core import stages
@@ -570,6 +572,9 @@ def environment() -> Environment:
     env.filters["markdown_links"] = lambda df: MARKDOWN_LINK.sub(
         r'<a href="\2">\1</a>', df.to_html(index=False, escape=True, border=0, classes="t", na_rep="–")
     )
+    env.filters["inline_markdown"] = lambda text: Markup(
+        MARKDOWN_LINK.sub(r'<a href="\2">\1</a>', re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
+    )
     env.filters["table"] = lambda df, index=False: df.to_html(
         index=index, escape=True, border=0, classes="t", na_rep="–"
     )
@@ -643,6 +648,20 @@ def overview(tasks: dict[str, Task], judged: dict[str, tuple[pd.DataFrame, pd.Da
     return pd.DataFrame(rows)
 
 
+def overview_table(
+    tasks: dict[str, Task], judged: dict[str, tuple[pd.DataFrame, pd.DataFrame]], page: str = "{}.html"
+) -> pd.DataFrame:
+    """The table the README and the report open with: overview()'s rows with the post's link, the task's page
+    (`page`: "{}.html" in the report, "docs/tasks/{}.md" in the README) and what kx checks of the post."""
+    table = overview(tasks, judged)
+    names = [re.match(r"\[(\w+)\]", p)[1] for p in table["post"]]  # overview's post column: [task](url)
+    urls = [tasks[n].post_url for n in names]
+    table["post"] = [f"[{u.split('//')[-1]}]({u})" for u in urls]
+    table.insert(1, "task", [f"[{n}]({page.format(n)})" for n in names])
+    table.insert(2, "what kx checks", [tasks[n].summary for n in names])
+    return table
+
+
 def side_by_side(
     claims: pd.DataFrame, label: str, beside: dict[str, tuple[pd.DataFrame, pd.DataFrame]]
 ) -> pd.DataFrame:
@@ -703,6 +722,15 @@ def judge_runs(
     claims = adjust_for_multiplicity(tasks, claims)
     claims["comparison"] = [comparison_text(row) for row in claims.itertuples()]
     return failed, metrics, runs, claims
+
+
+def judge_records(tasks: dict[str, Task], records: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(metrics, runs, claims) of a records folder's published runs, judged at the looks its index recorded."""
+    from kx_tasks.core import publish
+
+    index = publish.read_index(Path(records))
+    plans = {t: Plan.from_dict(d) for t, d in index["plans"].items()} if index["plans"] else None
+    return judge_runs(tasks, publish.run_dirs(Path(records), index), plans=plans)[1:]
 
 
 def build(
@@ -769,7 +797,7 @@ def build(
             ),
         )
         markdown.append(task_markdown(task, task_claims, tables, page["failed"]))
-    table = overview(tasks, {**(beside or {}), label: (claims, runs)})
+    table = overview_table(tasks, {**(beside or {}), label: (claims, runs)})
     index = env.get_template("index.html.j2").render(meta=meta, pages=pages, overview=table, note=note)
     write_text(out_dir / "index.html", index)
     sections = [overview_markdown(table, note), outcomes_markdown(claims), *markdown]
@@ -786,16 +814,19 @@ def build(
     return claims
 
 
-def task_markdown(task: Task, claims: pd.DataFrame, tables: dict[str, pd.DataFrame], failed=None) -> str:
-    """The task's section of summary.md: its claims and its tables, as the README shows them (and its runs that
-    did not finish, when there are any)."""
+def task_markdown(
+    task: Task, claims: pd.DataFrame, tables: dict[str, pd.DataFrame], failed=None, prefix: str | None = None
+) -> str:
+    """The task's section of summary.md: its claims and its tables, headed `#### <prefix>: <title>` (prefix: the
+    task's name, or e.g. the published run a docs page shows), and its runs that did not finish, if any."""
+    prefix = prefix or task.name
     shown = claims[CLAIM_COLUMNS].copy()
     shown["claim"] = [f"`{c}`" for c in shown["claim"]]
     shown["rule"] = [f"`{r}`" for r in shown["rule"]]
     shown["verdict"] = [f"**{v}**" for v in shown["verdict"]]
-    parts = [f"#### {task.name}: claims", markdown_table(shown)]
+    parts = [f"#### {prefix}: claims", markdown_table(shown)]
     for title, table in tables.items():
-        parts += [f"#### {task.name}: {title}", markdown_table(table)]
+        parts += [f"#### {prefix}: {title}", markdown_table(table)]
     if failed is not None and len(failed):
-        parts += [f"#### {task.name}: runs that did not finish (not in the numbers above)", markdown_table(failed)]
+        parts += [f"#### {prefix}: runs that did not finish (not in the numbers above)", markdown_table(failed)]
     return "\n\n".join(parts)
