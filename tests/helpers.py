@@ -17,6 +17,14 @@ from conftest import REPO
 BIN = Path(sys.executable).parent
 
 
+def slow_for(names, heavy: set[str]) -> list:
+    """pytest parameters `names`, those in `heavy` (runs of tens of seconds) marked slow: `make test-fast` keeps the
+    light cases of a contract test, `make test` runs them all."""
+    import pytest
+
+    return [pytest.param(n, marks=pytest.mark.slow) if n in heavy else n for n in names]
+
+
 def only(*names: str, **blocks: dict) -> dict:
     """A `tasks:` block that runs just `names` (with the given blocks) and disables every other installed task, so a
     task added later never joins a test's pipeline."""

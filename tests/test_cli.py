@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from conftest import REPO
 
 from kx_tasks.core.cli import main
@@ -15,6 +16,7 @@ def test_list_and_info(capsys):
     assert "variants:  float64, float32" in out and "det.square" in out and "train -> evaluate" in out
 
 
+@pytest.mark.slow
 def test_run_one_task_outside_snakemake(tmp_path, capsys):
     out = tmp_path / "det"
     code = main(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, shared_data_dir
+from helpers import slow_for
 
 from kx_tasks.core import data, runner, settings, stages
 from kx_tasks.core.io import read_yaml
@@ -83,7 +84,10 @@ def test_default_config_validates(name):
     assert len({c.id for c in task.claims}) == len(task.claims)
 
 
-@pytest.mark.parametrize("name", TASKS)
+HEAVY = {"fvae", "mixup", "mlm_mae", "vae_cluster"}  # their tiny runs take tens of seconds: `make test` only
+
+
+@pytest.mark.parametrize("name", slow_for(TASKS, HEAVY))
 def test_tiny_run_writes_outputs(name, tmp_path, prepared):
     metrics = run_all_stages(name, 0, tmp_path, prepared)
     for stage in TASKS[name].stage_names():
@@ -105,7 +109,7 @@ def test_tiny_run_writes_outputs(name, tmp_path, prepared):
     assert not list(tmp_path.glob(".*.part")), "a stage left a temporary directory behind"
 
 
-@pytest.mark.parametrize("name", TASKS)
+@pytest.mark.parametrize("name", slow_for(TASKS, HEAVY))
 def test_same_seed_same_bytes(name, tmp_path, prepared):
     run_all_stages(name, 3, tmp_path / "a", prepared)
     run_all_stages(name, 3, tmp_path / "b", prepared)

@@ -25,6 +25,7 @@ def job(out: Path, ckpt: Path, sleep_s: float = 0.0) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(JOB), str(out), str(ckpt), str(sleep_s)], stderr=subprocess.PIPE)
 
 
+@pytest.mark.slow
 def test_killed_mid_epoch_and_resumed_equals_uninterrupted(tmp_path):
     straight = job(tmp_path / "straight", tmp_path / "straight_ckpt")
     assert straight.wait(timeout=120) == 0, straight.stderr.read().decode()[-2000:]

@@ -62,6 +62,7 @@ def toy(tmp_path_factory):
     return dataset, build_classifier(tmp, dataset, epochs=1, min_accuracy=0.5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["glow", "fvae", "vae_full", "vae_low"])
 def test_every_model_runs_end_to_end_and_reports_what_its_claims_read(tmp_path, toy, model):
     variant = f"mnist.{model}"
@@ -85,6 +86,7 @@ def test_every_model_runs_end_to_end_and_reports_what_its_claims_read(tmp_path, 
         assert metrics["identity.vae_exact"] < 1e-9 and metrics["identity.vae_mc_z"] < 4
 
 
+@pytest.mark.slow
 def test_same_config_and_seed_repeat_metrics_to_the_byte(tmp_path, toy):
     a = _stages(tmp_path / "a", "mnist.fvae", *toy)
     b = _stages(tmp_path / "b", "mnist.fvae", *toy)

@@ -3,6 +3,7 @@ f-VAE's shapes (z the size of x) and a training step."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from kx_tasks.fvae import identities
@@ -30,6 +31,7 @@ def test_vae_special_case_is_the_standard_vae_loss():
     assert out["vae_exact"] < 1e-10 and out["vae_mc_z"] < 4, out
 
 
+@pytest.mark.slow
 def test_vae_identity_check_is_not_vacuous():
     """A closed form off by 5 nats (≈ 16 standard errors here) is caught by the Monte-Carlo z-score."""
     vae = _perturbed(models.FullVAE((1, 8, 8), squeezes=2, steps=1))

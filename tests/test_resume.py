@@ -126,6 +126,7 @@ def training_tasks() -> list[str]:
     return [name for name in TASKS if name not in NO_LOOP]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", training_tasks())
 def test_training_resumes_exactly(name, tmp_path, prepared):
     task = TASKS[name]
@@ -188,6 +189,7 @@ def needs(name: str) -> tuple[str, ...]:
     return tuple(settings.artefact_datasets(CONFIG, ARTEFACTS[name]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", one_per_build())
 def test_artefact_build_resumes_exactly(name, tmp_path, prepared):
     artefact = ARTEFACTS[name]

@@ -199,6 +199,7 @@ def test_defaults_are_the_cpu_protocol():
     assert cfg.grid_batch_size == 100 and cfg.grid_points == 100_000 and cfg.grid_pieces == 5
 
 
+@pytest.mark.slow
 def test_classifier_artefact_records_accuracy_and_floors_and_fd_rises_with_noise(tmp_path):
     from kx_tasks.shared import classifier
 
@@ -240,6 +241,7 @@ def _stages(tmp_path, variant: str, dataset: Path, classifier_dir: Path, **param
 TINY = dict(iterations=6, eval_every=3, fd_samples=100, final_samples=100, batch_size=8)
 
 
+@pytest.mark.slow
 def test_mnist_twin_trains_and_reports_every_claimed_metric(tmp_path):
     dataset = prepared_digits(tmp_path)
     classifier_dir = build_classifier(tmp_path, dataset, epochs=1, min_accuracy=0.5)
@@ -254,6 +256,7 @@ def test_mnist_twin_trains_and_reports_every_claimed_metric(tmp_path):
         assert metrics["fd"] > 0 and 0 <= metrics["class_kl"] <= math.log(10)
 
 
+@pytest.mark.slow
 def test_cifar_setup_runs_on_three_channels(tmp_path):
     from kx_tasks.core.data import catalogue
 

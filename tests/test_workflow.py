@@ -243,6 +243,7 @@ def test_separately_installed_plugin_joins_list_and_dag(workdir, tmp_path):
     assert built == ["results/artefacts/toy_base/seed0", "results/artefacts/toy_base/seed1"]
 
 
+@pytest.mark.slow
 def test_slurm_profile_requests_gpus_per_stage(workdir):
     r = snakemake(workdir, "--profile", "profiles/slurm", "-n", "--configfile", "config/paper.yaml")
     assert r.returncode == 0, r.stderr
