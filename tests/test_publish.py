@@ -87,17 +87,18 @@ PUBLISHED = [p.parent for p in sorted((REPO / "records").glob("*/index.json"))]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("records", PUBLISHED, ids=[p.name for p in PUBLISHED])
-def test_the_cheapest_published_run_verifies(records, tmp_path):
-    """Each records folder's cheapest run (by its recorded wall time; a run that reads an artefact counts its rebuild
-    as 1,000 s), rerun from scratch with `kx verify`: every stage equal to its record."""
+@pytest.mark.skipif(not PUBLISHED, reason="no published records folder")
+def test_the_cheapest_published_run_verifies(tmp_path):
+    """The cheapest run of every records folder (by its recorded wall time; a run that reads an artefact counts its
+    rebuild as 1,000 s), rerun from scratch with `kx verify`: every stage equal to its record. One run, so that CI
+    stays short as campaigns are published; `kx verify` checks any other run by hand."""
 
     def cost(run: Path) -> float:
         stage_records = [json.loads(p.read_text()) for p in run.glob("*/run.json")]
         reads_artefact = any("--expect" in r.get("argv", []) for r in stage_records)
         return sum(r["wall_time_s"] for r in stage_records) + 1000.0 * reads_artefact
 
-    runs = publish.run_dirs(records)
+    runs = [run for records in PUBLISHED for run in publish.run_dirs(records)]
     if shared_data_dir() is None:  # tests never download: only runs that read no dataset
         runs = [r for r in runs if not any("results/data/" in p.read_text() for p in r.glob("*/run.json"))]
     cheapest = min(runs, key=cost)
