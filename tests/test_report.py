@@ -63,6 +63,20 @@ def test_build_writes_index_task_pages_and_markdown(runs, tmp_path):
     assert missing.verdict == "inconclusive" and "no run reported" in missing.reason
 
 
+def test_pages_work_offline_open_with_the_overview_and_scroll_wide_tables(runs, tmp_path):
+    out = tmp_path / "report"
+    report.build(discover(), runs, out, note="Published in `records/x`: [a link](https://kexue.fm)")
+    index = (out / "index.html").read_text()
+    body = index.split("<body>")[1]
+    assert body.index('id="overview"') < body.index('id="det"'), "the answer comes first"
+    assert "<code>records/x</code>" in index and '<a href="https://kexue.fm">a link</a>' in index
+    for page in (index, (out / "det.html").read_text()):
+        assert "<script" not in page and "<link" not in page and 'src="http' not in page and "@import" not in page
+        assert page.count("<table") == page.count('<div class="scroll"><table'), "a table that widens the page"
+        claims_head = page.split('<table class="t claims">')[1].split("</tr>")[0]
+        assert claims_head.index("verdict") < claims_head.index("rule") < claims_head.index("statement")
+
+
 def test_timing_metrics_are_kept_out_of_metrics_json():
     from kx_tasks.core.runner import split_timings
 
