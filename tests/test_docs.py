@@ -64,6 +64,13 @@ def test_repeated_anchors_are_found_outside_code():
     assert docs.repeated_anchors(text) == ["## results claims", "## B c"]
 
 
+def test_broken_relative_links_are_found(tmp_path):
+    (tmp_path / "a.md").write_text("# A\n\n## Two words\n\n[ok](b.md#b) [ok](#two-words) [web](https://x.org/none)\n")
+    (tmp_path / "b.md").write_text("# B\n\n[gone](c.md) [no heading](a.md#three) [dir](.)\n")
+    assert docs.broken_links(tmp_path / "a.md") == []
+    assert docs.broken_links(tmp_path / "b.md") == ["c.md (no such file)", "a.md#three (no such heading)"]
+
+
 def test_side_run_is_pasted_between_its_markers(tmp_path, capsys):
     page, summary = tmp_path / "page.md", tmp_path / "summary.md"
     begin, end = docs.pasted_markers("paper-cpu")

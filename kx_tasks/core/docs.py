@@ -1,6 +1,7 @@
 """Generated documentation: every number in README.md and docs/ lives in a block between two marker comments,
 written by `kx docs` from its one source, and `kx docs --check` (in `make lint`) fails when any block differs from
-what its source gives now, or when a page repeats a heading (its anchors would collide). Everything outside the
+what its source gives now, when a page repeats a heading (its anchors would collide), or when a relative link
+points at a file or heading that does not exist. Everything outside the
 markers is hand-written and left alone.
 
 The blocks and their sources:
@@ -85,6 +86,31 @@ def repeated_anchors(text: str) -> list[str]:
                 repeated.append(line)
             seen.add(slug)
     return repeated
+
+
+def anchors(text: str) -> set[str]:
+    out, fenced = set(), False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and re.match(r"#{1,6} ", line):
+            out.add(anchor(line.lstrip("#")))
+    return out
+
+
+def broken_links(page: Path) -> list[str]:
+    """Relative links of a Markdown page to a file that does not exist, or to a heading its page lacks."""
+    out = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text(encoding="utf-8")):
+        if re.match(r"[a-z]+:", target):
+            continue
+        path, _, fragment = target.partition("#")
+        found = (page.parent / path).resolve() if path else page
+        if not found.exists():
+            out.append(f"{target} (no such file)")
+        elif fragment and found.suffix == ".md" and fragment not in anchors(found.read_text(encoding="utf-8")):
+            out.append(f"{target} (no such heading)")
+    return out
 
 
 def params_markdown(task: Task) -> str:
@@ -218,6 +244,7 @@ def stale(repo: Path, tasks: dict[str, Task]) -> list[str]:
     for page in pages:
         for heading in repeated_anchors(page.read_text(encoding="utf-8")):
             problems.append(f"{page.relative_to(repo)}: heading {heading!r} repeats an earlier anchor")
+        problems += [f"{page.relative_to(repo)}: broken link {link}" for link in broken_links(page)]
     return problems
 
 
