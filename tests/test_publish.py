@@ -120,3 +120,16 @@ def test_the_cheapest_published_run_verifies(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]
     lines = [line.split() for line in r.stdout.splitlines() if line and not line.startswith(" ")]
     assert lines and all(words[-1] == "equal" for words in lines), r.stdout
+
+
+def test_a_run_of_a_campaign_still_running_is_a_published_run(tmp_path):
+    """A records folder without its index yet (the campaign runs on) still has published runs `kx verify` can check;
+    a folder that is not a published stage is refused."""
+    run = tmp_path / "records" / "campaign" / "runs" / "det" / "float64" / "seed0"
+    (run / "train").mkdir(parents=True)
+    with pytest.raises(TaskError, match="not a published run"):
+        publish.records_of(run)
+    (run / "train" / publish.MANIFEST).write_text("{}")
+    assert publish.records_of(run) == tmp_path / "records" / "campaign"
+    with pytest.raises(TaskError, match="not a published run"):
+        publish.records_of(tmp_path / "records" / "campaign" / "det" / "float64" / "seed0")

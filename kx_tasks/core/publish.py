@@ -103,12 +103,14 @@ def run_dirs(records: Path, index: dict | None = None) -> list[Path]:
 
 
 def records_of(run_record: Path) -> Path:
-    """The records folder a published run (RECORDS/runs/TASK/VARIANT/seedS) belongs to."""
+    """The records folder a published run (RECORDS/runs/TASK/VARIANT/seedS, its stages each with a published.json)
+    belongs to. Its index is not needed: a campaign's runs can be verified while it is still running."""
     run_record = Path(run_record)
     root = run_record.parent.parent.parent
-    if root.name != "runs" or not (root.parent / INDEX).exists():
+    if root.name != "runs" or not list(run_record.glob(f"*/{MANIFEST}")):
         raise TaskError(
-            f"{run_record}: not a published run (expected RECORDS/runs/TASK/VARIANT/seedS in a folder with {INDEX})"
+            f"{run_record}: not a published run (expected RECORDS/runs/TASK/VARIANT/seedS, its stage folders "
+            f"written by the pipeline with their {MANIFEST})"
         )
     return root.parent
 
