@@ -62,7 +62,14 @@ def snakemake_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "snakemake", *args]
 
 
-def snakemake(workdir: Path, *args: str, pythonpath: Path | None = None, data_dir: Path | None = None, timeout=600):
+# A guard against a hung pipeline, not a budget: the smoke pipeline takes ~6 min on a free 2-core machine and over
+# 10 when another job holds the cores (a campaign beside the tests), which is slow, not broken.
+SNAKEMAKE_TIMEOUT_S = 1800
+
+
+def snakemake(
+    workdir: Path, *args: str, pythonpath: Path | None = None, data_dir: Path | None = None, timeout=SNAKEMAKE_TIMEOUT_S
+):
     return subprocess.run(
         snakemake_cmd(*args),
         cwd=workdir,
