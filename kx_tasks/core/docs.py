@@ -34,7 +34,6 @@ BENCHMARK = "benchmarks/tables/{}.md"  # what a task's benchmark script printed,
 PUBLISHED = {"default run": Path("records/default-cpu"), "campaign": Path("records/campaign-cpu")}
 
 OVERVIEW = "overview"  # the report's first section (each post's outcomes and compute share), headed like a task's
-OUTCOMES = "outcomes"  # its second (the counts of verdicts)
 
 
 class DocsError(ValueError):
@@ -64,38 +63,35 @@ def replace_block(text: str, name: str, body: str, where: Path | str, how: str =
     return f"{text[: found.start()]}{begin}\n{body.strip()}\n{end}{tail}"
 
 
-def block_names(text: str) -> list[str]:
-    return re.findall(r"<!-- kx:([A-Za-z0-9_-]+):begin", text)
-
-
 def anchor(heading: str) -> str:
     """A heading's anchor as GitHub writes it: lower case, punctuation dropped, spaces to hyphens."""
     text = re.sub(r"[`*_\[\]()]", "", heading.strip().lower())
     return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
 
 
-def repeated_anchors(text: str) -> list[str]:
-    """Headings of a Markdown page (outside code blocks) whose anchors collide with an earlier one."""
-    seen, repeated, fenced = set(), [], False
+def headings(text: str):
+    """The headings of a Markdown page outside code blocks."""
+    fenced = False
     for line in text.splitlines():
         if line.startswith("```"):
             fenced = not fenced
         elif not fenced and re.match(r"#{1,6} ", line):
-            slug = anchor(line.lstrip("#"))
-            if slug in seen:
-                repeated.append(line)
-            seen.add(slug)
+            yield line
+
+
+def repeated_anchors(text: str) -> list[str]:
+    """Headings of a Markdown page whose anchors collide with an earlier one."""
+    seen, repeated = set(), []
+    for line in headings(text):
+        slug = anchor(line.lstrip("#"))
+        if slug in seen:
+            repeated.append(line)
+        seen.add(slug)
     return repeated
 
 
 def anchors(text: str) -> set[str]:
-    out, fenced = set(), False
-    for line in text.splitlines():
-        if line.startswith("```"):
-            fenced = not fenced
-        elif not fenced and re.match(r"#{1,6} ", line):
-            out.add(anchor(line.lstrip("#")))
-    return out
+    return {anchor(line.lstrip("#")) for line in headings(text)}
 
 
 def broken_links(page: Path) -> list[str]:
