@@ -17,7 +17,7 @@ export KX_DATA_DIR
 # Rules call the `kx` command of this project's environment.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run campaign test test-fast lint lock docs dry-run clean
+.PHONY: run campaign shakedown test test-fast lint lock docs dry-run clean
 
 # --rerun-incomplete: a run interrupted earlier is simply redone (its checkpoints, if any, are resumed).
 # kx check: every problem of the config, one line each, before any job (Snakemake's own loader names no line).
@@ -31,6 +31,12 @@ run: $(VENV)/.installed
 campaign: $(VENV)/.installed
 	$(MAKE) run CONFIG=config/campaign_cpu.yaml
 	$(BIN)/kx report --records records/campaign-cpu --beside records/default-cpu
+
+# Every task x variant of CONFIG (one seed) and the artefacts they read at full size, a few steps each on this
+# machine's device, stopped after a checkpoint and resumed, evaluated on a test subset; one line per run, then
+# config/calibration/STEM.DEVICE.yaml: the measured runtime and mem_mb the rules ask for from then on.
+shakedown: $(VENV)/.installed
+	$(BIN)/kx shakedown $(CONFIG)
 
 # Everything (what CI runs): unit, contract and end-to-end pipeline tests.
 test: $(VENV)/.installed

@@ -1,7 +1,7 @@
 """The `kx` command: list and describe tasks, run one outside Snakemake, and the entry points the rules call.
 
 kx list
-kx info TASK                     variants, stages and their resources, parameters, claims
+kx info TASK [--config FILE]     variants, stages and their resources (calibrated under FILE), parameters, claims
 kx schema TASK                   the JSON Schema of the task's parameters
 kx run TASK [--variant V] [--seed S] [--config FILE ...] [--out DIR] [--data-dir DIR]
 kx check CONFIG [CONFIG ...]     the config checked as the pipeline checks it (`make run` runs this first)
@@ -16,6 +16,7 @@ kx report --records records/NAME [--out DIR]       the report of a records folde
 kx verify records/NAME/runs/TASK/VARIANT/seedS     rerun one published run from scratch; equal / different per stage
 kx publish run|artefact|index ... --out DIR        copy a run's small files under records/NAME (rules publish*)
 kx judge TASK --look K --plan JSON --out FILE RUN_DIR ...       after a look: the variants of open claims (rule judge)
+kx shakedown CONFIG [CONFIG ...]   every variant at full size, a few steps, a resume; writes config/calibration/
 
 Only what a command needs is imported: `kx list` and `kx info` load no torch, pandas or scipy.
 """
@@ -29,7 +30,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from kx_tasks.core import looks, settings, stages
+from kx_tasks.core import looks, settings, short_run, stages
 from kx_tasks.core.data.fetch import DataError
 from kx_tasks.core.docs import DocsError
 from kx_tasks.core.looks import Plan
@@ -65,7 +66,9 @@ def cmd_info(args) -> None:
     for name in task.stage_names():
         stage, r = task.stages[name], task.stages[name].resources
         reads = f" artefacts={','.join(sorted(stage.all_artefacts()))}" if stage.artefacts else ""
-        print(f"  {name:9s} threads={r.threads} mem_mb={r.mem_mb} runtime={r.runtime}min gpu={r.gpu}{reads}")
+        print(f"  {name:9s} threads={r.threads} mem_mb={r.mem_mb} runtime={r.runtime}min gpu={r.gpu}{reads} (declared)")
+    if args.config:
+        print_calibration(task, args.config)
     print(f"parameters (tasks.{task.name}.params):")
     for row in rows(task.params):
         kind = row["type"].replace("\\", "") + (f", {row['bounds']}" if row["bounds"] else "")
@@ -73,6 +76,24 @@ def cmd_info(args) -> None:
     print("claims:")
     for claim in task.claims:
         print(f"  [{claim.source}] {claim.id}: {claim.statement}  ({claim.rule()})")
+
+
+def print_calibration(task, paths: list[str]) -> None:
+    """Each job's runtime and mem_mb under a config, as the rules will ask for them, and where they came from."""
+    from kx_tasks.core import calibration, config_file
+
+    config = config_file.load_and_check(paths)
+    cal = calibration.for_config(config, config_file.files(paths))
+    print(f"resources under {config_file.label(paths)}: {cal.note}")
+    if task.name not in settings.enabled_tasks(config, discover()):
+        print("  (the task is not enabled there)")
+        return
+    for variant in settings.variants(config, task):
+        for name in task.stage_names():
+            key = calibration.job_key(task.name, variant, name)
+            r = settings.stage_resources(config, task, name)
+            runtime, mem = cal.value(key, "runtime", r.runtime), cal.value(key, "mem_mb", r.mem_mb)
+            print(f"  {variant} {name}: runtime={runtime}min mem_mb={mem} ({cal.source(key)})")
 
 
 def cmd_schema(args) -> None:
@@ -322,6 +343,22 @@ def cmd_judge(args) -> None:
     report.judge_look(tasks, args.task, plan, args.look, [Path(p) for p in args.run_dirs], Path(args.out))
 
 
+def cmd_shakedown(args) -> int:
+    from kx_tasks.core import shakedown
+
+    record, written = shakedown.shakedown(
+        args.config, Path(args.out) if args.out else None, Path(args.repo), args.timeout
+    )
+    runs = shakedown.run_lines(record)
+    print(
+        f"\nshake-down of {' '.join(record['config'])} on {record['device']} ({record['host']['cpu']}), "
+        f"{record['wall_s'] / 60:.1f} min:"
+    )
+    print("\n".join(runs))
+    print(f"calibrated resources: {written}")
+    return 0 if all(line.startswith("passed") for line in runs) else 1
+
+
 def add_job_args(s: argparse.ArgumentParser) -> None:
     s.add_argument("--params", help="parameters as JSON")
     s.add_argument("--device", default="cpu", choices=stages.DEVICES)
@@ -340,6 +377,8 @@ def parser() -> argparse.ArgumentParser:
     ):
         s = sub.add_parser(name, help=text)
         s.add_argument("task")
+        if name == "info":
+            s.add_argument("--config", action="append", help="also each job's resources under this config (repeatable)")
         s.set_defaults(fn=fn)
 
     s = sub.add_parser("check", help="check a config as the pipeline does, before any job")
@@ -434,6 +473,14 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     s.add_argument("run_dirs", nargs="+", help="the look's runs: results/runs/TASK/VARIANT/seedS")
     s.set_defaults(fn=cmd_judge)
+
+    s = sub.add_parser("shakedown", help="every variant of a config at full size for a few steps; calibrates resources")
+    s.add_argument("config", nargs="+", help="config files, merged in order as --configfile merges them")
+    s.add_argument("--out", help=f"scratch folder (default {stages.RUNS.split('/')[0]}/scratch/shakedown/STEM)")
+    s.add_argument("--repo", default=".", help="the checkout whose config/calibration/ gets the resources file")
+    s.add_argument("--timeout", type=float, default=3600.0, help="seconds one attempt of one job may take")
+    s.add_argument("--tasks", help="only these tasks, comma-separated (the others' calibrations are kept)")
+    s.set_defaults(fn=cmd_shakedown)
     return p
 
 
@@ -445,6 +492,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, TaskError, DataError, DocsError) as e:
         print(f"kx: error: {e}", file=sys.stderr)
         return 2
+    except short_run.Stopped as e:  # a shake-down's planned stop after a checkpoint: the next attempt resumes
+        print(f"kx: {e}", file=sys.stderr)
+        return short_run.STOPPED_EXIT
     return code or 0
 
 

@@ -27,6 +27,7 @@ from kx_tasks.core.params import rows
 from kx_tasks.core.registry import Task
 
 README = Path("README.md")
+CLUSTER = Path("docs/cluster.md")  # its `projection` block: the paper settings' cost, from their calibration files
 TASK_PAGE = "docs/tasks/{}.md"
 PAPER_CONFIG = Path("config/paper.yaml")
 BENCHMARK = "benchmarks/tables/{}.md"  # what a task's benchmark script printed, with its command and machine
@@ -141,6 +142,74 @@ def paper_settings_markdown(task: Task, paper: dict) -> str:
     )
 
 
+def projection_markdown(rows: list[dict], data: dict, file: Path) -> str:
+    """A calibration file's projection: per task, then (folded) per variant; hours in core-hours on a CPU, GPU-hours
+    on a GPU."""
+    import pandas as pd
+
+    from kx_tasks.core import report
+
+    host, gpu = data["host"], data["device"] == "cuda"
+    unit = "GPU-hours" if gpu else "core-hours"
+    limit_mb = host.get("gpu_memory_mb" if gpu else "memory_mb", 0)
+    where = host.get("gpu", "") if gpu else f"{host['cpu']}, {host['cpus']} cores"
+    memory = "peak GPU memory" if gpu else "peak RSS"
+    df = pd.DataFrame(rows)
+
+    def hours(values) -> str:
+        return "not measured" if values.isna().any() else f"{values.sum():,.1f}"
+
+    def gb(mb: float) -> str:
+        return f"{mb / 1024:.1f} GB"
+
+    per_task = []
+    for task, g in df.groupby("task", sort=False):
+        too_big = g[g.fits == False].variant.tolist()  # noqa: E712 (None: not measured)
+        per_task.append(
+            {
+                "task": task,
+                "runs": f"{len(g)} x {'/'.join(map(str, sorted(set(g.seeds))))} seeds",
+                unit: hours(g.hours),
+                "longest run (h per seed)": "not measured"
+                if g.hours_per_seed.isna().any()
+                else f"{g.hours_per_seed.max():,.2f}",
+                f"largest {memory}": gb(g.peak_mb.max()),
+                f"over {gb(limit_mb)}": ", ".join(too_big) or "none",
+                "synthetic data": ", ".join(sorted({d for s in g.synthetic for d in s})) or "",
+            }
+        )
+    total = df.hours.sum() if not df.hours.isna().any() else float("nan")
+    variants = df.assign(
+        hours_per_seed=df.hours_per_seed.map(lambda h: "" if pd.isna(h) else f"{h:,.3f}"),
+        hours=df.hours.map(lambda h: "" if pd.isna(h) else f"{h:,.2f}"),
+        peak_mb=df.peak_mb.map(lambda m: f"{m:,.0f}"),
+        fits=df.fits.map({True: "yes", False: "**no**", None: ""}),
+        synthetic=df.synthetic.map(", ".join),
+    ).rename(
+        columns={
+            "hours_per_seed": "hours per seed",
+            "hours": unit,
+            "peak_mb": f"{memory} MB",
+            "fits": f"fits {gb(limit_mb)}",
+        }
+    )
+    head = (
+        f"From [`{file}`](../{file}), written by `{data['written_by']}` on {where} with {gb(host['memory_mb'])} of "
+        f"memory ({data['date']}, code {str(data['code'])[:12]}): {len(data['jobs'])} jobs, each a few full-size steps "
+        f"projected to the config's length. All runs of `config/paper.yaml` at its first look: "
+        f"**{total:,.0f} {unit}**. The rules ask for runtime = {data['runtime_rule']} and "
+        f"mem_mb = {data['mem_rule']}."
+    )
+    return (
+        head
+        + "\n\n"
+        + report.markdown_table(pd.DataFrame(per_task))
+        + "\n\n<details><summary>Per run</summary>\n\n"
+        + report.markdown_table(variants)
+        + "\n\n</details>"
+    )
+
+
 class Sources:
     """What the blocks are generated from, each read (and each records folder judged) at most once."""
 
@@ -198,9 +267,31 @@ class Sources:
         head = f"From {link} ({n} runs; `kx report --records {folder}` draws its figures):"
         return head + "\n\n" + report.task_markdown(task, claims[claims.task == task.name], tables, prefix=label)
 
+    def projection(self) -> str:
+        """The paper settings' projected cost from their calibration files (config/calibration/paper.*.yaml)."""
+        from kx_tasks.core import calibration, config_file
+        from kx_tasks.core.io import read_yaml
+        from kx_tasks.core.registry import discover_artefacts
+
+        parts = []
+        for device in ("cpu", "cuda"):
+            file = calibration.path(PAPER_CONFIG.stem, device, self.repo)
+            rel = file.relative_to(self.repo)
+            if not file.exists():
+                parts.append(
+                    f"No `{rel}` yet: the paper settings have not been shaken down on a {'GPU' if device == 'cuda' else 'CPU'}."
+                )
+                continue
+            data = read_yaml(file)
+            config = config_file.resolve([str(self.repo / PAPER_CONFIG)])
+            parts.append(
+                projection_markdown(calibration.projection(config, self.tasks, discover_artefacts(), data), data, rel)
+            )
+        return "\n\n".join(parts)
+
     def blocks(self) -> dict[Path, dict[str, callable]]:
         """file -> {block: a function giving its body}."""
-        out = {README: {OVERVIEW: self.overview}}
+        out = {README: {OVERVIEW: self.overview}, CLUSTER: {"projection": self.projection}}
         for name, task in self.tasks.items():
             out[Path(TASK_PAGE.format(name))] = {
                 "params": lambda t=task: params_markdown(t),

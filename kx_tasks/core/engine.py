@@ -50,7 +50,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from kx_tasks.core import checkpoints
+from kx_tasks.core import checkpoints, short_run
 from kx_tasks.core.progress import Progress
 
 log = logging.getLogger("kx")
@@ -182,7 +182,10 @@ def fit(
     schedules = schedules or {}
     result = TrainLog()
     loop = result.loop
+    short = short_run.limits()  # a shake-down's short run (kx_tasks/core/short_run.py): None in a real one
+    resumed = False
     if checkpoint_dir is not None and (state := checkpoints.load_latest(checkpoint_dir)) is not None:
+        resumed = True
         for name, model in models.items():
             model.load_state_dict(state["model"][name])
         for name, opt in optimizers.items():
@@ -214,11 +217,17 @@ def fit(
         counts: dict[str, int] = {}
         pending: list[tuple[int, torch.Tensor]] = []  # (step, finite flag per term), read every check_every steps
         names: list[str] = []
+        step_seconds: list[float] = []  # a short run's step times
+        short_eval = 0.0  # and the seconds of its one evaluation
         for batch in batches(loop.epoch):
+            t_step = time.perf_counter()
             terms = step(batch, loop)
             loop.step += 1
             for schedule in schedules.values():
                 schedule.step()
+            if short is not None:
+                _sync()
+                step_seconds.append(time.perf_counter() - t_step)
             with torch.no_grad():
                 names = list(terms)
                 pending.append((loop.step, torch.stack([t.isfinite().all() for t in terms.values()])))
@@ -237,6 +246,17 @@ def fit(
                 _write_jsonl(evals_path, [row], "a")
                 _sync()
                 evaluating += time.perf_counter() - t_eval
+            if short is not None and len(step_seconds) >= short.steps:
+                if evaluate is not None and eval_every:  # one evaluation, as the full run makes every eval_every
+                    _sync()
+                    t_eval = time.perf_counter()
+                    row = _evaluate(evaluate, loop, loop.seconds + (t_eval - t0 - evaluating), models)
+                    result.evaluations.append(row)
+                    _write_jsonl(evals_path, [row], "a")
+                    _sync()
+                    short_eval = time.perf_counter() - t_eval
+                    evaluating += short_eval
+                break
         _check_finite(pending, names, label, loop.epoch)
         _sync()
         train_s = time.perf_counter() - t0 - evaluating
@@ -263,9 +283,34 @@ def fit(
                 "rng": rng_state(generators),
             }
             checkpoints.save(state, checkpoint_dir, loop.step)
+        if short is not None:
+            total_steps = epochs * steps_per_epoch
+            evaluations = total_steps // eval_every if evaluate is not None and eval_every else 0
+            _end_short(label, total_steps, step_seconds, short.warmup, short_eval, evaluations, resumed)
+            if checkpoint_dir is not None and not resumed:
+                raise short_run.Stopped(f"{label}: stopped after the checkpoint at step {loop.step} (a short run)")
+            break
     for model in models.values():
         model.eval()
     return result
+
+
+def _end_short(label, total_steps, step_seconds, warmup, eval_s, evaluations, resumed) -> None:
+    """A short run's measurements of this fit: its step times (warm-up left out), its one evaluation callback, and
+    what the full run would do (`total_steps`, `evaluations` callbacks)."""
+    short_run.record(
+        {
+            "event": "fit",
+            "label": label,
+            "total_steps": total_steps,
+            "steps_s": [float(t) for t in step_seconds[warmup:] or step_seconds],
+            "fit_s": float(sum(step_seconds)) + eval_s,
+            "eval_s": eval_s,
+            "evaluations": evaluations,
+            "resumed": resumed,
+            "cuda_peak_mb": short_run.cuda_peak_mb(),
+        }
+    )
 
 
 def _check_finite(pending: list[tuple[int, torch.Tensor]], names: list[str], label: str, epoch: int) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kx_tasks.core import checkpoints as ckpt
-from kx_tasks.core import gpus, stages
+from kx_tasks.core import gpus, short_run, stages
 from kx_tasks.core.io import atomic_dir, read_json, read_yaml, write_json, write_yaml
 from kx_tasks.core.records import TIMINGS, code_version, run_record, split_timings
 from kx_tasks.core.registry import Artefact, Task, TaskError, resolve, stage_function
@@ -165,6 +165,7 @@ def _run_fn(fn, stage, run, inputs, tmp: Path, owner: str, device: str, start: t
         if timings:
             write_json(tmp / TIMINGS, timings)
     wall, cpu = time.perf_counter() - start[0], time.process_time() - start[1]
+    short_run.record({"event": "stage", "stage": stage, "wall_s": wall, "cuda_peak_mb": short_run.cuda_peak_mb()})
     write_yaml(tmp / "config.yaml", run.to_dict())
     write_json(tmp / "run.json", run_record(run, stage, device, wall, gpu_ids, cpu))
     log.info("%s %s/%s seed %d done in %.1fs", stage, owner, run.variant, run.seed, wall)

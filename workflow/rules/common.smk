@@ -3,7 +3,7 @@
 import json
 import os
 
-from kx_tasks.core import looks, settings, stages
+from kx_tasks.core import calibration, looks, settings, stages
 from kx_tasks.core.registry import discover, discover_artefacts
 
 TASKS = discover()
@@ -19,6 +19,10 @@ PLANS = {
     for name in settings.enabled_tasks(config, TASKS)
 }
 
+# Each job's runtime and mem_mb: measured by `kx shakedown` for this config and device where
+# config/calibration/STEM.DEVICE.yaml exists (kx_tasks/core/calibration.py), else the task's declared guesses;
+# every job's `calibration` resource names which.
+CALIBRATION = calibration.for_config(config, CONFIG_FILES)
 RUN_DIR = stages.run_dir("{task}", "{variant}", "{seed}")
 # The judging job's decision after a look (checkpoint judge's output).
 LOOK_FILE = "results/looks/{task}/look{look}.json"
@@ -243,19 +247,27 @@ def artefact_params(wildcards):
 
 
 def stage_resource(stage, field):
-    """threads / mem_mb / runtime / gpu of one stage of the task in the wildcards (declared per stage)."""
+    """threads / mem_mb / runtime / gpu of one stage of the task in the wildcards (declared per stage; runtime and
+    mem_mb calibrated per variant where the calibration names the job), or `calibration`: where they came from.
+    """
 
     def get(wildcards):
+        key = calibration.job_key(wildcards.task, wildcards.variant, stage)
+        if field == "calibration":
+            return CALIBRATION.source(key)
         r = settings.stage_resources(config, task_of(wildcards), stage)
-        return settings.resource_value(config, r, field)
+        return CALIBRATION.value(key, field, settings.resource_value(config, r, field))
 
     return get
 
 
 def artefact_resource(field):
     def get(wildcards):
+        key = calibration.job_key(wildcards.artefact, None, "artefact")
+        if field == "calibration":
+            return CALIBRATION.source(key)
         r = settings.artefact_resources(config, ARTEFACTS[wildcards.artefact])
-        return settings.resource_value(config, r, field)
+        return CALIBRATION.value(key, field, settings.resource_value(config, r, field))
 
     return get
 

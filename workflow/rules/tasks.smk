@@ -18,6 +18,7 @@ rule augment:
         mem_mb=stage_resource("augment", "mem_mb"),
         runtime=stage_resource("augment", "runtime"),
         gpu=stage_resource("augment", "gpu"),
+        calibration=stage_resource("augment", "calibration"),
     params:
         task=task_params,
         inputs=input_args,
@@ -45,6 +46,7 @@ rule train:
         mem_mb=stage_resource("train", "mem_mb"),
         runtime=stage_resource("train", "runtime"),
         gpu=stage_resource("train", "gpu"),
+        calibration=stage_resource("train", "calibration"),
     params:
         task=task_params,
         inputs=input_args,
@@ -84,6 +86,7 @@ rule evaluate:
         mem_mb=stage_resource("evaluate", "mem_mb"),
         runtime=stage_resource("evaluate", "runtime"),
         gpu=stage_resource("evaluate", "gpu"),
+        calibration=stage_resource("evaluate", "calibration"),
     params:
         task=task_params,
         inputs=input_args,
@@ -114,6 +117,7 @@ rule artefact:
         mem_mb=artefact_resource("mem_mb"),
         runtime=artefact_resource("runtime"),
         gpu=artefact_resource("gpu"),
+        calibration=artefact_resource("calibration"),
     params:
         artefact=artefact_params,
         inputs=input_args,

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kx_tasks.core import short_run
 from kx_tasks.core.data.fetch import DataError, Source, fetch
 from kx_tasks.core.data.formats import (
     build_cifar10_binary,
@@ -260,6 +261,14 @@ def prepare(dataset: Dataset, out: str | Path, data_dir: Path | None, download_d
     return shapes
 
 
+def available(dataset: Dataset, data_dir: Path | None) -> bool:
+    """Every published file of the dataset is in the local data directory (checked, not verified: `prepare` verifies
+    them); False without one. Never touches the network."""
+    if data_dir is None:
+        return False
+    return all((data_dir / s.local).is_file() or (data_dir / s.name).is_file() for s in dataset.files.values())
+
+
 def prepared(name: str, data_dir: str | Path, source: str | None = None) -> Path:
     """DATA_DIR/NAME.npz, prepared first (from the local copy `source`, then $KX_DATA_DIR, then the official URL)
     when missing; downloads go to DATA_DIR/../downloads."""
@@ -308,9 +317,12 @@ def load(path: str | Path) -> dict[str, np.ndarray]:
     if FACTS not in arrays:
         raise DataError(f"{path}: carries no {FACTS} (written by an older kx, or not by prepare_data); {redo}")
     try:
-        expected = json.loads(str(arrays.pop(FACTS)))["arrays"]
+        facts = json.loads(str(arrays.pop(FACTS)))
+        expected = facts["arrays"]
     except (ValueError, KeyError, TypeError) as e:
         raise DataError(f"{path}: its {FACTS} are unreadable ({e}); {redo}") from None
+    if facts.get("synthetic") and short_run.limits() is None:
+        raise DataError(f"{path}: a synthetic stand-in written by kx shakedown, never read by a real run; {redo}")
     if set(arrays) != set(expected):
         raise DataError(f"{path}: holds arrays {sorted(arrays)}, its facts name {sorted(expected)}; {redo}")
     found = facts_of(arrays)
@@ -321,4 +333,4 @@ def load(path: str | Path) -> dict[str, np.ndarray]:
                     f"{path}: array '{name}' has {key} {found[name].get(key)}, prepare_data wrote "
                     f"{fact.get(key)} (the file was altered or damaged); {redo}"
                 )
-    return arrays
+    return short_run.cut_rows(arrays, path.name)  # unchanged outside a shake-down's evaluate stage

@@ -1,0 +1,87 @@
+"""A short run, for the shake-down (`kx shakedown`, kx_tasks/core/shakedown.py): the same stage code as a real run,
+cut short where the engine and the data loader can cut it, measuring as it goes.
+
+`kx shakedown` starts each job as the rules do (`kx stage ...`, `kx artefact ...`) with the environment variable
+KX_SHORT_RUN set to a JSON object; without it nothing here changes anything. Its keys:
+
+- steps: optimisation steps per engine "epoch" (`fit` ends an epoch after this many steps and writes its checkpoint)
+- warmup: steps at the start of each attempt left out of the step-time median
+- rows: when set (the evaluate stage), every test array `core.data.load` returns (x_test, y_test, text_test, ...) is
+  cut to its first `rows` rows; training arrays stay whole (earlier stages index into them)
+- log: a JSON-lines file each measurement is appended to
+
+A fit that finds no checkpoint trains one short epoch, writes its checkpoint and raises `Stopped` (a planned kill
+after a checkpoint: the job exits with STOPPED_EXIT); the next attempt resumes from that checkpoint, trains one more
+short epoch and returns as if training had finished, so the stage goes on to write its outputs. A stage with two
+fits stops twice, and so on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV = "KX_SHORT_RUN"
+STOPPED_EXIT = 75  # the exit status of a job stopped after its checkpoint (EX_TEMPFAIL: try again)
+
+
+class Stopped(Exception):
+    """A short run stopped on purpose after a fit's first checkpoint; the next attempt resumes from it."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    steps: int
+    warmup: int
+    rows: int | None
+    log: Path
+
+
+def limits() -> Limits | None:
+    """The short run's limits when this process is one (KX_SHORT_RUN set), else None."""
+    text = os.environ.get(ENV)
+    if not text:
+        return None
+    d = json.loads(text)
+    return Limits(int(d["steps"]), int(d.get("warmup", 1)), d.get("rows"), Path(d["log"]))
+
+
+def record(row: dict) -> None:
+    """Append one measurement to the short run's log (nothing when this is not a short run)."""
+    lim = limits()
+    if lim is not None:
+        with open(lim.log, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row, sort_keys=True) + "\n")
+
+
+def cut_rows(arrays: dict, source: str) -> dict:
+    """The test arrays cut to the short run's `rows` (evaluate on a small test subset); the cut is recorded with the
+    factor by which the largest one was shortened. Unchanged outside a short run or without `rows`."""
+    lim = limits()
+    if lim is None or not lim.rows:
+        return arrays
+    out, factor = {}, 1.0
+    for name, a in arrays.items():
+        if "test" in name and a.ndim and len(a) > lim.rows:
+            factor = max(factor, len(a) / lim.rows)
+            out[name] = a[: lim.rows]
+        else:
+            out[name] = a
+    record({"event": "rows", "source": source, "rows": lim.rows, "factor": factor})
+    return out
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident memory so far, in MB (Linux reports kilobytes, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def cuda_peak_mb() -> float:
+    """torch.cuda.max_memory_allocated in MB where this process has used CUDA, else 0 (torch is not imported here)."""
+    torch = sys.modules.get("torch")
+    return torch.cuda.max_memory_allocated() / 2**20 if torch is not None and torch.cuda.is_initialized() else 0.0

@@ -1,0 +1,172 @@
+"""The shake-down (kx shakedown): a short run stops after each fit's first checkpoint and resumes from it, measures
+its steps, evaluates on cut test arrays; synthetic stand-ins have the published shapes and never feed a real run;
+the calibration file is what the rules and `kx info` read; a whole config is shaken down end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+import yaml
+from helpers import BIN, copy_workflow, env, only, snakemake
+from test_engine import linear_problem
+
+from kx_tasks.core import calibration, short_run
+from kx_tasks.core.data import DataError, catalogue, synthetic
+
+
+@pytest.fixture
+def short(tmp_path, monkeypatch):
+    """This process as a short run: 3 steps per short epoch, one warm-up step; returns the measurement log."""
+    log = tmp_path / "measure.jsonl"
+    monkeypatch.setenv(short_run.ENV, json.dumps({"steps": 3, "warmup": 1, "rows": 5, "log": str(log)}))
+    return log
+
+
+def rows_of(log):
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def test_a_short_fit_stops_after_its_checkpoint_then_resumes_and_finishes(tmp_path, short):
+    evaluated = []
+    _, train = linear_problem()
+    with pytest.raises(short_run.Stopped, match="stopped after the checkpoint at step 3"):
+        train(epochs=50, checkpoint_dir=tmp_path / "ckpt", evaluate=lambda loop: evaluated.append(loop.step) or {})
+    assert [p.name for p in (tmp_path / "ckpt").glob("step*.pt")] == ["step000000003.pt"]
+    _, train = linear_problem()  # a new process: fresh model and optimiser, resumed from the checkpoint
+    log = train(epochs=50, checkpoint_dir=tmp_path / "ckpt", eval_every=100, evaluate=lambda loop: {"probe": 1.0})
+    assert log.loop.step == 6 and log.loop.epoch == 2, "one more short epoch after the resume, then done"
+    first, second = rows_of(short)
+    assert (first["resumed"], second["resumed"]) == (False, True)
+    assert second["total_steps"] == 50 * 4 and second["evaluations"] == 2 and second["eval_s"] > 0
+    assert len(first["steps_s"]) == len(second["steps_s"]) == 2, "the warm-up step is left out of the timing"
+    assert [r["step"] for r in log.evaluations] == [6], "the short run's one evaluation is a real evaluation row"
+
+
+def test_a_real_run_is_untouched_by_the_short_run_code(tmp_path):
+    _, train = linear_problem()
+    log = train(epochs=3, checkpoint_dir=tmp_path)
+    assert log.loop.step == 12 and len(log.history) == 3
+
+
+def test_evaluate_reads_cut_test_arrays_and_whole_training_arrays(short):
+    arrays = {"x_train": np.zeros((20, 2)), "x_test": np.zeros((20, 2)), "text_test": np.zeros(3, np.uint8)}
+    cut = short_run.cut_rows(arrays, "d.npz")
+    assert [len(cut[k]) for k in arrays] == [20, 5, 3]
+    assert rows_of(short) == [{"event": "rows", "factor": 4.0, "rows": 5, "source": "d.npz"}]
+
+
+def test_a_synthetic_stand_in_has_the_published_shapes_and_never_feeds_a_real_run(tmp_path, monkeypatch):
+    path = synthetic.write("trec", tmp_path / "trec.npz", catalogue.facts_of)
+    monkeypatch.delenv(short_run.ENV, raising=False)
+    with pytest.raises(DataError, match="synthetic stand-in written by kx shakedown"):
+        catalogue.load(path)
+    monkeypatch.setenv(short_run.ENV, json.dumps({"steps": 1, "log": str(tmp_path / "m.jsonl")}))
+    arrays = catalogue.load(path)
+    for name, (shape, dtype, labels) in synthetic.SHAPES["trec"].items():
+        assert arrays[name].shape == shape and str(arrays[name].dtype) == dtype, name
+        if labels:
+            assert set(np.unique(arrays[name])) == set(range(labels[0], labels[1] + 1)), "every label appears"
+
+
+def test_every_dataset_has_a_shape_card():
+    assert set(synthetic.SHAPES) == set(catalogue.DATASETS)
+
+
+def write_calibration(root, stem, device, jobs):
+    path = calibration.path(stem, device, root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump({"device": device, "jobs": jobs}))
+    return path
+
+
+def test_the_calibration_read_is_the_config_devices_and_a_gpu_config_falls_back_to_the_cpu_one(tmp_path):
+    job = {"mixup/mnist.erm/train": {"runtime": 7, "mem_mb": 900}}
+    none = calibration.for_config({"device": "cpu"}, ["config/paper.yaml"], tmp_path)
+    assert none.value("mixup/mnist.erm/train", "runtime", 60) == 60 and "declared" in none.note
+    cpu = write_calibration(tmp_path, "paper", "cpu", job)
+    for device in ("cpu", "cuda", "auto"):
+        cal = calibration.for_config({"device": device}, ["config/paper.yaml"], tmp_path)
+        assert cal.file == cpu and cal.value("mixup/mnist.erm/train", "runtime", 60) == 7
+        assert cal.value("mixup/mnist.erm/evaluate", "mem_mb", 2000) == 2000, "a job it does not name: declared"
+        assert ("upper bounds" in cal.note) == (device != "cpu")
+    gpu = write_calibration(tmp_path, "paper", "cuda", {"mixup/mnist.erm/train": {"runtime": 2, "mem_mb": 3000}})
+    cal = calibration.for_config({"device": "cuda"}, ["config/paper.yaml"], tmp_path)
+    assert cal.file == gpu and cal.value("mixup/mnist.erm/train", "mem_mb", 1) == 3000
+    assert cal.source("mixup/mnist.erm/train") == str(gpu) and cal.source("det/x/train") == "declared"
+    assert calibration.for_config({"device": "cpu"}, ["other.yaml"], tmp_path).file is None
+
+
+def test_runtime_and_memory_carry_the_stated_safety_factors():
+    assert calibration.runtime_minutes(600) == 10 * 1.5 + 5
+    assert calibration.mem_mb(1000) == 1000 * 1.25 + 256
+
+
+TINY = {
+    "seeds": [0],
+    "pilot": True,
+    "datasets": [],
+    "tasks": only(
+        "det",
+        "mixup",
+        det={"variants": ["float64"], "params": {"shapes": [[3, 1]], "log10_conds": [0], "samples": 2}},
+        mixup={"variants": ["fashion_mnist.erm"], "params": {"train_size": 200, "epochs": 2, "batch_size": 50}},
+    ),
+}
+
+
+@pytest.mark.slow
+def test_a_config_is_shaken_down_calibrated_and_read_by_the_rules(tmp_path):
+    work = copy_workflow(tmp_path)
+    (work / "config" / "calibration").mkdir(exist_ok=True)
+    (work / "config" / "tiny.yaml").write_text(yaml.safe_dump(TINY))
+    done = subprocess.run(
+        [str(BIN / "kx"), "shakedown", "config/tiny.yaml", "--timeout", "300"],
+        cwd=work,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert any(line.startswith("passed  det/float64") for line in lines)
+    assert any(
+        line.startswith("passed  mixup/fashion_mnist.erm") and "synthetic fashion_mnist" in line for line in lines
+    )
+    record = json.loads((work / "results/scratch/shakedown/tiny/shakedown.json").read_text())
+    train = record["jobs"]["mixup/fashion_mnist.erm/train"]
+    assert train["attempts"] == 2, "stopped after the checkpoint, then resumed"
+    (fit,) = train["fits"]
+    assert fit["total_steps"] == 2 * 4 and fit["step_s"] > 0
+    assert record["jobs"]["mixup/fashion_mnist.erm/evaluate"]["extrapolated"], "10,000 test rows cut to 250, 1,000"
+    cal = yaml.safe_load((work / "config/calibration/tiny.cpu.yaml").read_text())
+    assert set(cal["jobs"]) == set(record["jobs"])
+    dry = snakemake(work, "-n", "--configfile", "config/tiny.yaml", "--cores", "1")
+    want = cal["jobs"]["mixup/fashion_mnist.erm/train"]
+    assert f"runtime={want['runtime']}," in dry.stdout and f"mem_mb={want['mem_mb']}," in dry.stdout
+    assert "calibration=config/calibration/tiny.cpu.yaml" in dry.stdout
+    info = subprocess.run(
+        [str(BIN / "kx"), "info", "mixup", "--config", "config/tiny.yaml"], cwd=work, capture_output=True, text=True
+    )
+    assert (
+        f"train: runtime={want['runtime']}min mem_mb={want['mem_mb']} (config/calibration/tiny.cpu.yaml)" in info.stdout
+    )
+
+
+def test_a_job_past_its_time_fails_with_the_reason(tmp_path):
+    work = copy_workflow(tmp_path)
+    tiny = {**TINY, "tasks": only("det", det=TINY["tasks"]["det"])}
+    (work / "config" / "tiny.yaml").write_text(yaml.safe_dump(tiny))
+    done = subprocess.run(
+        [str(BIN / "kx"), "shakedown", "config/tiny.yaml", "--timeout", "0.01"],
+        cwd=work,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1
+    assert "failed  det/float64: train: timed out" in done.stdout
