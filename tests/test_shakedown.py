@@ -97,6 +97,10 @@ def test_the_calibration_read_is_the_config_devices_and_a_gpu_config_falls_back_
     assert cal.file == gpu and cal.value("mixup/mnist.erm/train", "mem_mb", 1) == 3000
     assert cal.source("mixup/mnist.erm/train") == str(gpu) and cal.source("det/x/train") == "declared"
     assert calibration.for_config({"device": "cpu"}, ["other.yaml"], tmp_path).file is None
+    mine = {"runtime": 90}  # a config block's own runtime wins over the calibration
+    assert cal.value("mixup/mnist.erm/train", "runtime", 60, mine) == 90
+    assert cal.value("mixup/mnist.erm/train", "mem_mb", 1, mine) == 3000
+    assert cal.source("mixup/mnist.erm/train", mine) == f"runtime:config,{gpu}"
 
 
 def test_runtime_and_memory_carry_the_stated_safety_factors():
@@ -170,3 +174,33 @@ def test_a_job_past_its_time_fails_with_the_reason(tmp_path):
     )
     assert done.returncode == 1
     assert "failed  det/float64: train: timed out" in done.stdout
+
+
+def test_the_projection_counts_every_seed_and_flags_what_does_not_fit(tmp_path):
+    from kx_tasks.core import config_file, docs
+    from kx_tasks.core.registry import discover, discover_artefacts
+
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump({**TINY, "seeds": [0, 1, 2], "pilot": False}))
+    config = config_file.load_and_check([str(tmp_path / "c.yaml")])
+    job = {"threads": 2, "synthetic": []}
+    data = {
+        "device": "cpu",
+        "host": {"cpu": "Test CPU", "cpus": 2, "memory_mb": 4096},
+        "written_by": "kx shakedown c.yaml",
+        "date": "2026-12-07",
+        "code": "abc",
+        "runtime_rule": "r",
+        "mem_rule": "m",
+        "jobs": {
+            "det/float64/train": job | {"projected_s": 3600.0, "peak_rss_mb": 100.0},
+            "det/float64/evaluate": job | {"projected_s": 1800.0, "peak_rss_mb": 5000.0},
+            "mixup/fashion_mnist.erm/augment": job | {"projected_s": 60.0, "peak_rss_mb": 10.0},
+        },
+    }
+    rows = {r["task"]: r for r in calibration.projection(config, discover(), discover_artefacts(), data)}
+    assert rows["det"]["seeds"] == 3 and rows["det"]["hours_per_seed"] == 1.5
+    assert rows["det"]["hours"] == 1.5 * 2 * 3, "hours x threads x seeds"
+    assert rows["det"]["fits"] is False, "5,000 MB on a 4,096 MB machine"
+    assert rows["mixup"]["hours"] is None, "train and evaluate not measured: unknown, not zero"
+    text = docs.projection_markdown(list(rows.values()), data, "config/calibration/c.cpu.yaml")
+    assert "| det | 1 x 3 seeds | 9.0 |" in text and "float64" in text and "not measured" in text

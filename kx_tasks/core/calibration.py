@@ -21,6 +21,7 @@ from pathlib import Path
 from kx_tasks.core.io import read_yaml
 
 FOLDER = "config/calibration"
+CALIBRATED = ("runtime", "mem_mb")  # what a calibration sets; threads and gpu stay as declared
 RUNTIME_FACTOR = 1.5  # runtime = projected minutes x this + RUNTIME_MARGIN_MIN, rounded up
 RUNTIME_MARGIN_MIN = 5  # start-up, data loading and checkpoint writes a short run underweights
 MEM_FACTOR = 1.25  # mem_mb = peak resident MB x this + MEM_MARGIN_MB, rounded up
@@ -52,14 +53,21 @@ class Calibration:
         self.jobs: dict[str, dict] = (data or {}).get("jobs") or {}
         self.device = (data or {}).get("device", "")
 
-    def value(self, key: str, field: str, declared: int) -> int:
-        """`runtime` or `mem_mb` of job `key`: the calibrated one where the file names the job, else `declared`."""
+    def value(self, key: str, field: str, declared: int, block: dict | None = None) -> int:
+        """`runtime` or `mem_mb` of job `key`: the config block's own value if it sets one (a user's word wins), else
+        the calibrated one where the file names the job, else `declared`."""
+        if field in CALIBRATED and (block or {}).get(field):
+            return int(block[field])
         job = self.jobs.get(key)
-        return int(job[field]) if job and field in ("runtime", "mem_mb") else declared
+        return int(job[field]) if job and field in CALIBRATED else declared
 
-    def source(self, key: str) -> str:
-        """Where job `key`'s runtime and mem_mb come from, in a word the dry-run can show."""
-        return f"{self.file}" if key in self.jobs else "declared"
+    def source(self, key: str, block: dict | None = None) -> str:
+        """Where job `key`'s runtime and mem_mb come from, in a few words the dry-run can show."""
+        set_here = [f for f in CALIBRATED if (block or {}).get(f)]
+        rest = f"{self.file}" if key in self.jobs else "declared"
+        if len(set_here) == len(CALIBRATED):
+            return "config"
+        return f"{set_here[0]}:config,{rest}" if set_here else rest
 
 
 def for_config(config: dict, config_files: list[str], root: str | Path = ".") -> Calibration:

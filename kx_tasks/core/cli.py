@@ -90,10 +90,10 @@ def print_calibration(task, paths: list[str]) -> None:
         return
     for variant in settings.variants(config, task):
         for name in task.stage_names():
-            key = calibration.job_key(task.name, variant, name)
+            key, block = calibration.job_key(task.name, variant, name), settings.task_block(config, task.name)
             r = settings.stage_resources(config, task, name)
-            runtime, mem = cal.value(key, "runtime", r.runtime), cal.value(key, "mem_mb", r.mem_mb)
-            print(f"  {variant} {name}: runtime={runtime}min mem_mb={mem} ({cal.source(key)})")
+            runtime, mem = cal.value(key, "runtime", r.runtime, block), cal.value(key, "mem_mb", r.mem_mb, block)
+            print(f"  {variant} {name}: runtime={runtime}min mem_mb={mem} ({cal.source(key, block)})")
 
 
 def cmd_schema(args) -> None:
@@ -346,9 +346,9 @@ def cmd_judge(args) -> None:
 def cmd_shakedown(args) -> int:
     from kx_tasks.core import shakedown
 
-    record, written = shakedown.shakedown(
-        args.config, Path(args.out) if args.out else None, Path(args.repo), args.timeout
-    )
+    only = [t for t in (args.tasks or "").split(",") if t]
+    out = Path(args.out) if args.out else None
+    record, written = shakedown.shakedown(args.config, out, Path(args.repo), args.timeout, only)
     runs = shakedown.run_lines(record)
     print(
         f"\nshake-down of {' '.join(record['config'])} on {record['device']} ({record['host']['cpu']}), "

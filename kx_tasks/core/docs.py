@@ -279,7 +279,8 @@ class Sources:
             rel = file.relative_to(self.repo)
             if not file.exists():
                 parts.append(
-                    f"No `{rel}` yet: the paper settings have not been shaken down on a {'GPU' if device == 'cuda' else 'CPU'}."
+                    f"No `{rel}` yet: the paper settings have not been shaken down on a "
+                    f"{'GPU' if device == 'cuda' else 'CPU'}."
                 )
                 continue
             data = read_yaml(file)

@@ -253,10 +253,13 @@ def stage_resource(stage, field):
 
     def get(wildcards):
         key = calibration.job_key(wildcards.task, wildcards.variant, stage)
+        block = settings.task_block(config, wildcards.task)
         if field == "calibration":
-            return CALIBRATION.source(key)
+            return CALIBRATION.source(key, block)
         r = settings.stage_resources(config, task_of(wildcards), stage)
-        return CALIBRATION.value(key, field, settings.resource_value(config, r, field))
+        return CALIBRATION.value(
+            key, field, settings.resource_value(config, r, field), block
+        )
 
     return get
 
@@ -264,10 +267,13 @@ def stage_resource(stage, field):
 def artefact_resource(field):
     def get(wildcards):
         key = calibration.job_key(wildcards.artefact, None, "artefact")
+        block = settings.artefact_block(config, wildcards.artefact)
         if field == "calibration":
-            return CALIBRATION.source(key)
+            return CALIBRATION.source(key, block)
         r = settings.artefact_resources(config, ARTEFACTS[wildcards.artefact])
-        return CALIBRATION.value(key, field, settings.resource_value(config, r, field))
+        return CALIBRATION.value(
+            key, field, settings.resource_value(config, r, field), block
+        )
 
     return get
 
