@@ -45,6 +45,15 @@ def test_a_short_fit_stops_after_its_checkpoint_then_resumes_and_finishes(tmp_pa
     assert [r["step"] for r in log.evaluations] == [6], "the short run's one evaluation is a real evaluation row"
 
 
+def test_only_a_jobs_first_attempt_stops_and_later_fits_take_one_short_epoch(tmp_path, short, monkeypatch):
+    monkeypatch.setenv(short_run.ENV, json.dumps({"steps": 3, "log": str(short), "stop": False}))
+    for fold in range(3):  # e.g. cross-validation folds: each a fit of its own, none stopping the job
+        _, train = linear_problem()
+        log = train(epochs=50, checkpoint_dir=tmp_path / f"fold{fold}")
+        assert log.loop.step == 3
+    assert [r["total_steps"] for r in rows_of(short)] == [200, 200, 200]
+
+
 def test_a_real_run_is_untouched_by_the_short_run_code(tmp_path):
     _, train = linear_problem()
     log = train(epochs=3, checkpoint_dir=tmp_path)

@@ -287,7 +287,7 @@ def fit(
             total_steps = epochs * steps_per_epoch
             evaluations = total_steps // eval_every if evaluate is not None and eval_every else 0
             _end_short(label, total_steps, step_seconds, short.warmup, short_eval, evaluations, resumed)
-            if checkpoint_dir is not None and not resumed:
+            if checkpoint_dir is not None and not resumed and short.stop:
                 raise short_run.Stopped(f"{label}: stopped after the checkpoint at step {loop.step} (a short run)")
             break
     for model in models.values():

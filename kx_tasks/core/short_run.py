@@ -9,11 +9,12 @@ KX_SHORT_RUN set to a JSON object; without it nothing here changes anything. Its
 - rows: when set (the evaluate stage), every test array `core.data.load` returns (x_test, y_test, text_test, ...) is
   cut to its first `rows` rows; training arrays stay whole (earlier stages index into them)
 - log: a JSON-lines file each measurement is appended to
+- stop: whether the first fit that finds no checkpoint stops after it (the first attempt of a job)
 
-A fit that finds no checkpoint trains one short epoch, writes its checkpoint and raises `Stopped` (a planned kill
-after a checkpoint: the job exits with STOPPED_EXIT); the next attempt resumes from that checkpoint, trains one more
-short epoch and returns as if training had finished, so the stage goes on to write its outputs. A stage with two
-fits stops twice, and so on.
+Every fit trains one short epoch, writes its checkpoint and returns as if training had finished, so the stage goes on
+to write its outputs. With `stop`, the first fit raises `Stopped` after its checkpoint instead (a planned kill: the
+job exits with STOPPED_EXIT); the next attempt, without `stop`, resumes that fit from its checkpoint, trains one more
+short epoch and goes on.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Limits:
     warmup: int
     rows: int | None
     log: Path
+    stop: bool
 
 
 def limits() -> Limits | None:
@@ -47,7 +49,7 @@ def limits() -> Limits | None:
     if not text:
         return None
     d = json.loads(text)
-    return Limits(int(d["steps"]), int(d.get("warmup", 1)), d.get("rows"), Path(d["log"]))
+    return Limits(int(d["steps"]), int(d.get("warmup", 1)), d.get("rows"), Path(d["log"]), bool(d.get("stop", True)))
 
 
 def record(row: dict) -> None:
