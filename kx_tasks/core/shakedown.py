@@ -27,6 +27,7 @@ import platform
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import time
 import traceback
@@ -70,9 +71,9 @@ def current_device(config: dict) -> str:
     """cuda when the config asks for a GPU and this machine has one, else cpu."""
     if config.get("device", "cpu") == "cpu":
         return "cpu"
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    # Asked in a child process: CUDA initialised in this one would be unusable in the jobs forked from it.
+    probe = [sys.executable, "-c", "import torch; print(torch.cuda.is_available())"]
+    return "cuda" if subprocess.run(probe, capture_output=True, text=True).stdout.strip() == "True" else "cpu"
 
 
 def dataset_files(config: dict, names: list[str], root: Path) -> dict[str, tuple[Path, str]]:
