@@ -213,3 +213,14 @@ def test_the_projection_counts_every_seed_and_flags_what_does_not_fit(tmp_path):
     assert rows["mixup"]["hours"] is None, "train and evaluate not measured: unknown, not zero"
     text = docs.projection_markdown(list(rows.values()), data, "config/calibration/c.cpu.yaml")
     assert "| det | 1 x 3 seeds | 9.0 |" in text and "float64" in text and "not measured" in text
+
+
+def test_a_quality_gate_fails_a_real_run_and_is_noted_in_a_short_one(tmp_path, monkeypatch):
+    monkeypatch.delenv(short_run.ENV, raising=False)
+    short_run.quality_gate(True, "fine")
+    with pytest.raises(RuntimeError, match="accuracy 0.70 is below 0.985"):
+        short_run.quality_gate(False, "accuracy 0.70 is below 0.985")
+    log = tmp_path / "m.jsonl"
+    monkeypatch.setenv(short_run.ENV, json.dumps({"steps": 3, "log": str(log)}))
+    short_run.quality_gate(False, "accuracy 0.70 is below 0.985")  # a few steps never reach the floor: noted only
+    assert rows_of(log) == [{"event": "quality_gate_skipped", "message": "accuracy 0.70 is below 0.985"}]

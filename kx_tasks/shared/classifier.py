@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from kx_tasks.core import short_run
 from kx_tasks.core.checkpoints import load_weights
 from kx_tasks.core.data import load
 from kx_tasks.core.engine import Loop, fit
@@ -120,11 +121,11 @@ def build(dataset: str):
         seconds = trained.loop.seconds
         test_acc = float((predict(net, x_test).argmax(1) == y_test).double().mean())
         floor = cfg.min_accuracy or MIN_ACCURACY[dataset]
-        if test_acc < floor:
-            raise RuntimeError(
-                f"{dataset} classifier: test accuracy {test_acc:.4f} is below {floor}; its features would not "
-                "measure sample quality (raise artefacts.<name>.params.epochs)"
-            )
+        short_run.quality_gate(
+            test_acc >= floor,
+            f"{dataset} classifier: test accuracy {test_acc:.4f} is below {floor}; its features would not "
+            "measure sample quality (raise artefacts.<name>.params.epochs)",
+        )
         pick = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(12345))[:REAL]
         train_f = features(net, x_train[pick])
         test_f = features(net, x_test[:REAL])
