@@ -239,6 +239,11 @@ def fit_projection(tries: list[Attempt]) -> tuple[float, float, list[dict]]:
     return sum(f["projected_s"] for f in out), in_fits, out
 
 
+def gates_skipped(tries: list[Attempt]) -> list[str]:
+    """The quality gates the short run did not apply (short_run.quality_gate), once each."""
+    return list(dict.fromkeys(r["message"] for a in tries for r in a.rows if r["event"] == "quality_gate_skipped"))
+
+
 def rows_factor(tries: list[Attempt]) -> float:
     """How much the largest array was cut in the last attempt (1: nothing cut)."""
     return max([r["factor"] for r in tries[-1].rows if r["event"] == "rows"], default=1.0)
@@ -257,7 +262,7 @@ def measure(job: Job, root: Path, timeout_s: float) -> dict:
         return (
             result
             | {"projected_s": projected, "peak_rss_mb": peak, "fits": fits, "extrapolated": False}
-            | {"cuda_peak_mb": cuda_peak(tries)}
+            | {"cuda_peak_mb": cuda_peak(tries), "gates_skipped": gates_skipped(tries)}
         )
     small = attempts(job, job.argv, job.out.with_name(job.out.name + f".rows{ROWS[0]}"), ROWS[0], root, timeout_s)
     if small[-1].rc != 0:
@@ -285,7 +290,7 @@ def measure(job: Job, root: Path, timeout_s: float) -> dict:
     return (
         result
         | {"projected_s": base + fits_s, "peak_rss_mb": peak, "fits": fits, "extrapolated": bool(full_rows)}
-        | {"cuda_peak_mb": cuda_peak(small + tries)}
+        | {"cuda_peak_mb": cuda_peak(small + tries), "gates_skipped": gates_skipped(small + tries)}
     )
 
 
@@ -460,6 +465,7 @@ def _line(key: str, r: dict) -> str:
         return f"failed  {key}: {r['reason']}"
     fits = "; ".join(f"{f['step_s']:.3g} s/step x {f['total_steps']}" for f in r.get("fits", []))
     note = f" on synthetic {', '.join(r['synthetic'])}" if r["synthetic"] else ""
+    note += "".join(f"; quality gate not applied: {g}" for g in r.get("gates_skipped", []))
     return (
         f"passed  {key}: {r['wall_s']:.1f}s, {r['attempts']} attempt(s){', ' + fits if fits else ''}, projected "
         f"{r['projected_s'] / 3600:.3g} h, peak {r['peak_rss_mb']:.0f} MB{note}"
