@@ -224,3 +224,13 @@ def test_a_quality_gate_fails_a_real_run_and_is_noted_in_a_short_one(tmp_path, m
     monkeypatch.setenv(short_run.ENV, json.dumps({"steps": 3, "log": str(log)}))
     short_run.quality_gate(False, "accuracy 0.70 is below 0.985")  # a few steps never reach the floor: noted only
     assert rows_of(log) == [{"event": "quality_gate_skipped", "message": "accuracy 0.70 is below 0.985"}]
+
+
+def test_a_shakedown_of_some_tasks_replaces_their_entries_and_keeps_the_others():
+    from kx_tasks.core.shakedown import merged
+
+    kept = {"det/f/train": 1, "mixup/a/train": 2, "artefact/mnist_classifier": 3, "artefact/bert_mlm15": 4}
+    ran = {"mixup/b/train": {}, "artefact/mnist_classifier/shared": {}}
+    fresh = {"device": "cpu", "jobs": {"mixup/b/train": 5, "artefact/mnist_classifier": 6}}
+    jobs = merged(fresh, kept, ran)["jobs"]
+    assert jobs == {"det/f/train": 1, "artefact/bert_mlm15": 4, "mixup/b/train": 5, "artefact/mnist_classifier": 6}

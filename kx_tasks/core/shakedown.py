@@ -329,11 +329,11 @@ def host(device: str) -> dict:
         "cpus": os.cpu_count(),
         "memory_mb": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20,
     }
-    if device == "cuda":
-        import torch
-
-        props = torch.cuda.get_device_properties(0)
-        info |= {"gpu": props.name, "gpu_memory_mb": props.total_memory // 2**20}
+    if device == "cuda":  # asked in a child process, as current_device does
+        probe = "import torch; p = torch.cuda.get_device_properties(0); print(p.total_memory // 2**20, p.name)"
+        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip()
+        memory, _, name = out.partition(" ")
+        info |= {"gpu": name, "gpu_memory_mb": int(memory)}
     return info
 
 
@@ -375,7 +375,20 @@ def shakedown(
     jobs, names = plan(config, root)
     found = dataset_files(config, names, root)
     _warm_imports(config)
-    results: dict[str, dict] = {}
+    record = {
+        "config": files,
+        "device": device,
+        "host": host(device),
+        "code": code_version(),
+        "date": time.strftime("%Y-%m-%d"),
+        "steps": STEPS,
+        "rows": list(ROWS),
+        "wall_s": 0.0,
+        "jobs": {},
+    }
+    results: dict[str, dict] = record["jobs"]
+    target = calibration.path(stem, device, repo)
+    kept = (read_yaml(target) or {}).get("jobs") or {} if only and target.exists() else {}
     for i, job in enumerate(jobs, 1):
         argv = [_dataset_arg(a, found) for a in job.argv]
         blocked = [k for k in job.needs if results.get(k, {}).get("status") != "passed"]
@@ -390,29 +403,20 @@ def shakedown(
             results[job.key] = r
         results[job.key] |= {"threads": job.threads, "synthetic": _synthetic(argv, found)}
         print(_line(job.key, results[job.key]), flush=True)
-    wall = time.perf_counter() - start
-    record = {
-        "config": files,
-        "device": device,
-        "host": host(device),
-        "code": code_version(),
-        "date": time.strftime("%Y-%m-%d"),
-        "steps": STEPS,
-        "rows": list(ROWS),
-        "wall_s": wall,
-        "jobs": results,
-    }
-    write_json(root / "shakedown.json", record)
-    target = calibration.path(stem, device, repo)
-    fresh = calibrated(record)
-    if only and target.exists():  # keep the other tasks' measurements
-        kept = (read_yaml(target) or {}).get("jobs") or {}
-        ran = {key.split("/")[0] for key in record["jobs"] if not key.startswith("artefact/")}
-        ran |= {key.rsplit("/", 1)[0] for key in record["jobs"] if key.startswith("artefact/")}
-        kept = {k: v for k, v in kept.items() if k.split("/")[0] not in ran and k not in ran}
-        fresh["jobs"] = dict(sorted((kept | fresh["jobs"]).items()))
-    write_yaml(target, fresh)
+        # Written after every job: a shake-down stopped part-way keeps what it measured.
+        record["wall_s"] = time.perf_counter() - start
+        write_json(root / "shakedown.json", record)
+        write_yaml(target, merged(calibrated(record), kept, record["jobs"]))
     return record, target
+
+
+def merged(fresh: dict, kept: dict, ran: dict) -> dict:
+    """A calibration of some tasks (--tasks) over an earlier one: the earlier entries of the tasks and artefacts not
+    shaken down now, then this run's."""
+    names = {key.split("/")[0] for key in ran if not key.startswith("artefact/")}
+    names |= {key.rsplit("/", 1)[0] for key in ran if key.startswith("artefact/")}
+    others = {k: v for k, v in kept.items() if k.split("/")[0] not in names and k not in names}
+    return fresh | {"jobs": dict(sorted((others | fresh["jobs"]).items()))}
 
 
 def calibrated(record: dict) -> dict:
