@@ -112,7 +112,8 @@ def _row(task: str, variant: str, seeds: int, measured: list[dict | None], host:
     known = all(m is not None for m in measured)
     one = sum(m["projected_s"] for m in measured if m) / 3600 if known else None
     core = sum(m["projected_s"] * (1 if gpu else m["threads"]) for m in measured if m) / 3600 * seeds
-    peak = max((m.get("cuda_peak_mb" if gpu else "peak_rss_mb", 0.0) for m in measured if m), default=0.0)
+    peaks = [m.get("cuda_peak_mb" if gpu else "peak_rss_mb", 0.0) for m in measured if m]
+    peak = max(peaks) if peaks else None
     limit = host.get("gpu_memory_mb" if gpu else "memory_mb")
     return {
         "task": task,

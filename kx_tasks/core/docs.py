@@ -157,7 +157,12 @@ def projection_markdown(rows: list[dict], data: dict, file: Path) -> str:
     df = pd.DataFrame(rows)
 
     def hours(values) -> str:
-        return "not measured" if values.isna().any() else f"{values.sum():,.1f}"
+        """The sum; a lower bound with the count where some runs are not measured yet."""
+        known = values.dropna()
+        if known.empty:
+            return "not measured"
+        text = f"{known.sum():,.1f}"
+        return text if len(known) == len(values) else f"≥ {text} ({len(known)} of {len(values)} runs measured)"
 
     def gb(mb: float) -> str:
         return f"{mb / 1024:.1f} GB"
@@ -171,18 +176,18 @@ def projection_markdown(rows: list[dict], data: dict, file: Path) -> str:
                 "runs": f"{len(g)} x {'/'.join(map(str, sorted(set(g.seeds))))} seeds",
                 unit: hours(g.hours),
                 "longest run (h per seed)": "not measured"
-                if g.hours_per_seed.isna().any()
+                if g.hours_per_seed.isna().all()
                 else f"{g.hours_per_seed.max():,.2f}",
-                f"largest {memory}": gb(g.peak_mb.max()),
-                f"over {gb(limit_mb)}": ", ".join(too_big) or "none",
+                f"largest {memory}": "not measured" if g.peak_mb.isna().all() else gb(g.peak_mb.max()),
+                f"over {gb(limit_mb)}": ", ".join(too_big) or ("none" if g.fits.notna().any() else "not measured"),
                 "synthetic data": ", ".join(sorted({d for s in g.synthetic for d in s})) or "",
             }
         )
-    total = df.hours.sum() if not df.hours.isna().any() else float("nan")
+    total = hours(df.hours)
     variants = df.assign(
         hours_per_seed=df.hours_per_seed.map(lambda h: "" if pd.isna(h) else f"{h:,.3f}"),
         hours=df.hours.map(lambda h: "" if pd.isna(h) else f"{h:,.2f}"),
-        peak_mb=df.peak_mb.map(lambda m: f"{m:,.0f}"),
+        peak_mb=df.peak_mb.map(lambda m: "" if pd.isna(m) else f"{m:,.0f}"),
         fits=df.fits.map({True: "yes", False: "**no**", None: ""}),
         synthetic=df.synthetic.map(", ".join),
     ).rename(
@@ -197,7 +202,7 @@ def projection_markdown(rows: list[dict], data: dict, file: Path) -> str:
         f"From [`{file}`](../{file}), written by `{data['written_by']}` on {where} with {gb(host['memory_mb'])} of "
         f"memory ({data['date']}, code {str(data['code'])[:12]}): {len(data['jobs'])} jobs, each a few full-size steps "
         f"projected to the config's length. All runs of `config/paper.yaml` at its first look: "
-        f"**{total:,.0f} {unit}**. The rules ask for runtime = {data['runtime_rule']} and "
+        f"**{total} {unit}**. The rules ask for runtime = {data['runtime_rule']} and "
         f"mem_mb = {data['mem_rule']}."
     )
     return (
