@@ -130,19 +130,18 @@ TINY = {
 }
 
 
+def shake(work, timeout: str) -> subprocess.CompletedProcess:
+    """`kx shakedown config/tiny.yaml` in the workflow copy `work`, each attempt limited to `timeout` seconds."""
+    cmd = [str(BIN / "kx"), "shakedown", "config/tiny.yaml", "--timeout", timeout]
+    return subprocess.run(cmd, cwd=work, env=env(), capture_output=True, text=True, timeout=600)
+
+
 @pytest.mark.slow
 def test_a_config_is_shaken_down_calibrated_and_read_by_the_rules(tmp_path):
     work = copy_workflow(tmp_path)
     (work / "config" / "calibration").mkdir(exist_ok=True)
     (work / "config" / "tiny.yaml").write_text(yaml.safe_dump(TINY))
-    done = subprocess.run(
-        [str(BIN / "kx"), "shakedown", "config/tiny.yaml", "--timeout", "300"],
-        cwd=work,
-        env=env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = shake(work, "300")
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()
     assert any(line.startswith("passed  det/float64") for line in lines)
@@ -173,14 +172,7 @@ def test_a_job_past_its_time_fails_with_the_reason(tmp_path):
     work = copy_workflow(tmp_path)
     tiny = {**TINY, "tasks": only("det", det=TINY["tasks"]["det"])}
     (work / "config" / "tiny.yaml").write_text(yaml.safe_dump(tiny))
-    done = subprocess.run(
-        [str(BIN / "kx"), "shakedown", "config/tiny.yaml", "--timeout", "0.01"],
-        cwd=work,
-        env=env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = shake(work, "0.01")
     assert done.returncode == 1
     assert "failed  det/float64: train: timed out" in done.stdout
 

@@ -19,19 +19,15 @@ import numpy as np
 
 from kx_tasks.core.io import atomic_path
 
+_DIGITS_28 = {  # MNIST and Fashion-MNIST share the IDX layout: 60k/10k 28x28 uint8 images, labels 0-9
+    "x_train": ((60000, 28, 28), "uint8", None),
+    "y_train": ((60000,), "uint8", (0, 9)),
+    "x_test": ((10000, 28, 28), "uint8", None),
+    "y_test": ((10000,), "uint8", (0, 9)),
+}
 SHAPES: dict[str, dict[str, tuple[tuple[int, ...], str, tuple[int, int] | None]]] = {
-    "mnist": {
-        "x_train": ((60000, 28, 28), "uint8", None),
-        "y_train": ((60000,), "uint8", (0, 9)),
-        "x_test": ((10000, 28, 28), "uint8", None),
-        "y_test": ((10000,), "uint8", (0, 9)),
-    },
-    "fashion_mnist": {
-        "x_train": ((60000, 28, 28), "uint8", None),
-        "y_train": ((60000,), "uint8", (0, 9)),
-        "x_test": ((10000, 28, 28), "uint8", None),
-        "y_test": ((10000,), "uint8", (0, 9)),
-    },
+    "mnist": _DIGITS_28,
+    "fashion_mnist": _DIGITS_28,
     "cifar10": {
         "x_train": ((50000, 3, 32, 32), "uint8", None),
         "y_train": ((50000,), "uint8", (0, 9)),
