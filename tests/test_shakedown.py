@@ -67,6 +67,23 @@ def test_evaluate_reads_cut_test_arrays_and_whole_training_arrays(short):
     assert rows_of(short) == [{"event": "rows", "factor": 4.0, "rows": 5, "source": "d.npz"}]
 
 
+def test_a_loop_without_a_fit_takes_a_few_repetitions_and_projects_its_full_count(short):
+    import torch
+
+    from kx_tasks.det.config import DetConfig
+    from kx_tasks.det.measure import sweep
+
+    cfg = DetConfig(shapes=((3, 2), (8, 4)), log10_conds=(0, 4, 8), samples=40, digits=41)
+    errors, _ = sweep(cfg, torch.float64, torch.Generator().manual_seed(0))
+    assert errors.groupby(["n", "k", "log10_cond"])["sample"].nunique().eq(3).all(), "3 matrices per case, not 40"
+    rows = rows_of(short)
+    assert [(r["label"], r["total_steps"], len(r["steps_s"])) for r in rows] == [
+        ("det sweep 3x2", 120, 3),
+        ("det sweep 8x4", 120, 3),
+    ]
+    assert all(t > 0 for r in rows for t in r["steps_s"])
+
+
 def test_a_synthetic_stand_in_has_the_published_shapes_and_never_feeds_a_real_run(tmp_path, monkeypatch):
     path = synthetic.write("trec", tmp_path / "trec.npz", catalogue.facts_of)
     monkeypatch.delenv(short_run.ENV, raising=False)
@@ -222,7 +239,25 @@ def test_a_shakedown_of_some_tasks_replaces_their_entries_and_keeps_the_others()
     from kx_tasks.core.shakedown import merged
 
     kept = {"det/f/train": 1, "mixup/a/train": 2, "artefact/mnist_classifier": 3, "artefact/bert_mlm15": 4}
-    ran = {"mixup/b/train": {}, "artefact/mnist_classifier/shared": {}}
     fresh = {"device": "cpu", "jobs": {"mixup/b/train": 5, "artefact/mnist_classifier": 6}}
-    jobs = merged(fresh, kept, ran)["jobs"]
+    jobs = merged(fresh, kept, {"mixup", "artefact/mnist_classifier"})["jobs"]
     assert jobs == {"det/f/train": 1, "artefact/bert_mlm15": 4, "mixup/b/train": 5, "artefact/mnist_classifier": 6}
+    # One run of a task (--tasks mixup/b): the task's other runs keep their entries.
+    jobs = merged(fresh, kept, {"mixup/b", "artefact/mnist_classifier"})["jobs"]
+    assert jobs["mixup/a/train"] == 2 and jobs["mixup/b/train"] == 5
+
+
+def test_a_shakedown_can_select_runs_and_names_a_wrong_one():
+    from kx_tasks.core.config_file import load_and_check
+    from kx_tasks.core.params import ConfigError
+    from kx_tasks.core.shakedown import selected
+
+    config = load_and_check(["config/paper.yaml"])
+    one = selected(config, ["vae_cluster/mnist.dec2018", "det"], "paper.yaml")
+    assert {n for n, b in one["tasks"].items() if b["enabled"]} == {"vae_cluster", "det"}
+    assert one["tasks"]["vae_cluster"]["variants"] == ["mnist.dec2018"]
+    assert one["tasks"]["det"]["variants"] == config["tasks"]["det"]["variants"]
+    with pytest.raises(ConfigError, match="vae_cluster/mnist.dec2019: vae_cluster runs no variant 'mnist.dec2019'"):
+        selected(config, ["vae_cluster/mnist.dec2019"], "paper.yaml")
+    with pytest.raises(ConfigError, match="--tasks: nope is not enabled"):
+        selected(config, ["nope"], "paper.yaml")

@@ -479,7 +479,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help=f"scratch folder (default {stages.RUNS.split('/')[0]}/scratch/shakedown/STEM)")
     s.add_argument("--repo", default=".", help="the checkout whose config/calibration/ gets the resources file")
     s.add_argument("--timeout", type=float, default=3600.0, help="seconds one attempt of one job may take")
-    s.add_argument("--tasks", help="only these tasks, comma-separated (the others' calibrations are kept)")
+    s.add_argument(
+        "--tasks",
+        help="only these tasks or runs, comma-separated: TASK or TASK/VARIANT (the others' calibrations are kept)",
+    )
     s.set_defaults(fn=cmd_shakedown)
     return p
 

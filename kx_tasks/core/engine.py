@@ -298,19 +298,8 @@ def fit(
 def _end_short(label, total_steps, step_seconds, warmup, eval_s, evaluations, resumed) -> None:
     """A short run's measurements of this fit: its step times (warm-up left out), its one evaluation callback, and
     what the full run would do (`total_steps`, `evaluations` callbacks)."""
-    short_run.record(
-        {
-            "event": "fit",
-            "label": label,
-            "total_steps": total_steps,
-            "steps_s": [float(t) for t in step_seconds[warmup:] or step_seconds],
-            "fit_s": float(sum(step_seconds)) + eval_s,
-            "eval_s": eval_s,
-            "evaluations": evaluations,
-            "resumed": resumed,
-            "cuda_peak_mb": short_run.cuda_peak_mb(),
-        }
-    )
+    timed = step_seconds[warmup:] or step_seconds
+    short_run.record_loop(label, total_steps, timed, sum(step_seconds) + eval_s, eval_s, evaluations, resumed)
 
 
 def _check_finite(pending: list[tuple[int, torch.Tensor]], names: list[str], label: str, epoch: int) -> None:

@@ -355,14 +355,11 @@ def shakedown(
     only: list[str] | None = None,
 ):
     """Shake the config down; returns (results per job, calibration file written). See the module docstring.
-    only: these tasks alone (their entries in an existing calibration file are replaced, the others kept)."""
+    only: these tasks (TASK) or runs (TASK/VARIANT) alone; their entries in an existing calibration file are replaced,
+    the others kept."""
     config = config_file.load_and_check(config_paths)
     if only:
-        unknown = sorted(set(only) - set(settings.enabled_tasks(config, discover())))
-        if unknown:
-            raise ConfigError(f"--tasks: {', '.join(unknown)} not enabled in {config_file.label(config_paths)}")
-        tasks = {name: {**block, "enabled": name in only} for name, block in (config.get("tasks") or {}).items()}
-        config = {**config, "tasks": tasks}
+        config = selected(config, only, config_file.label(config_paths))
     files = config_file.files(config_paths)
     stem = Path(files[-1]).stem
     device = current_device(config)
@@ -406,16 +403,39 @@ def shakedown(
         # Written after every job: a shake-down stopped part-way keeps what it measured.
         record["wall_s"] = time.perf_counter() - start
         write_json(root / "shakedown.json", record)
-        write_yaml(target, merged(calibrated(record), kept, record["jobs"]))
+        replaced = set(only or []) | {key.rsplit("/", 1)[0] for key in results if key.startswith("artefact/")}
+        write_yaml(target, merged(calibrated(record), kept, replaced))
     return record, target
 
 
-def merged(fresh: dict, kept: dict, ran: dict) -> dict:
-    """A calibration of some tasks (--tasks) over an earlier one: the earlier entries of the tasks and artefacts not
-    shaken down now, then this run's."""
-    names = {key.split("/")[0] for key in ran if not key.startswith("artefact/")}
-    names |= {key.rsplit("/", 1)[0] for key in ran if key.startswith("artefact/")}
-    others = {k: v for k, v in kept.items() if k.split("/")[0] not in names and k not in names}
+def selected(config: dict, only: list[str], label: str) -> dict:
+    """The config with only these tasks (TASK: all its variants) and runs (TASK/VARIANT) enabled."""
+    enabled = settings.enabled_tasks(config, discover())
+    chosen: dict[str, list[str] | None] = {}
+    for item in only:
+        name, _, variant = item.partition("/")
+        if name not in enabled:
+            raise ConfigError(f"--tasks: {name} is not enabled in {label}")
+        if not variant:
+            chosen[name] = None
+            continue
+        configured = settings.variants(config, discover()[name])
+        if variant not in configured:
+            raise ConfigError(f"--tasks: {item}: {name} runs no variant '{variant}' in {label}")
+        if name not in chosen or chosen[name] is not None:
+            chosen[name] = [*(chosen.get(name) or []), variant]
+    tasks = {}
+    for name, block in (config.get("tasks") or {}).items():
+        tasks[name] = {**block, "enabled": name in chosen}
+        if chosen.get(name):
+            tasks[name]["variants"] = chosen[name]
+    return {**config, "tasks": tasks}
+
+
+def merged(fresh: dict, kept: dict, replaced: set[str]) -> dict:
+    """A calibration of some tasks or runs (--tasks) over an earlier one: the earlier entries except those of the
+    tasks, runs and artefacts shaken down now (`replaced`: TASK, TASK/VARIANT, artefact/NAME), then this run's."""
+    others = {k: v for k, v in kept.items() if not any(k == p or k.startswith(p + "/") for p in replaced)}
     return fresh | {"jobs": dict(sorted((others | fresh["jobs"]).items()))}
 
 

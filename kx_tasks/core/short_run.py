@@ -4,7 +4,8 @@ cut short where the engine and the data loader can cut it, measuring as it goes.
 `kx shakedown` starts each job as the rules do (`kx stage ...`, `kx artefact ...`) with the environment variable
 KX_SHORT_RUN set to a JSON object; without it nothing here changes anything. Its keys:
 
-- steps: optimisation steps per engine "epoch" (`fit` ends an epoch after this many steps and writes its checkpoint)
+- steps: optimisation steps per engine "epoch" (`fit` ends an epoch after this many steps and writes its checkpoint),
+  and the repetitions a task's loop without a fit takes (`cut_count`: det's random matrices per case)
 - warmup: steps at the start of each attempt left out of the step-time median
 - rows: when set (the evaluate stage), every test array `core.data.load` returns (x_test, y_test, text_test, ...) is
   cut to its first `rows` rows; training arrays stay whole (earlier stages index into them)
@@ -59,6 +60,39 @@ def record(row: dict) -> None:
     if lim is not None:
         with open(lim.log, "a", encoding="utf-8") as f:
             f.write(json.dumps(row, sort_keys=True) + "\n")
+
+
+def record_loop(
+    label: str,
+    total_steps: int,
+    step_seconds: list[float],
+    loop_s: float,
+    eval_s: float = 0.0,
+    evaluations: int = 0,
+    resumed: bool = False,
+) -> None:
+    """One loop's measurements: the seconds of the steps it took (the shake-down takes their median), the seconds it
+    spent in all, its one evaluation callback, and what the full run does (`total_steps` steps, `evaluations`
+    callbacks). The engine's fit records one per fit; a task's own loop outside the engine (det's sweep) likewise."""
+    record(
+        {
+            "event": "fit",
+            "label": label,
+            "total_steps": total_steps,
+            "steps_s": [float(t) for t in step_seconds],
+            "fit_s": float(loop_s),
+            "eval_s": float(eval_s),
+            "evaluations": evaluations,
+            "resumed": resumed,
+            "cuda_peak_mb": cuda_peak_mb(),
+        }
+    )
+
+
+def cut_count(n: int) -> int:
+    """A loop over n repetitions that need no fit (det's samples per case): its first `steps` in a short run."""
+    lim = limits()
+    return n if lim is None else min(n, lim.steps)
 
 
 def cut_rows(arrays: dict, source: str) -> dict:

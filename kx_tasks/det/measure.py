@@ -11,12 +11,14 @@ kx_tasks/shared/linalg.py): `A` below is B or Bᵀ, whichever has at least as ma
 from __future__ import annotations
 
 import logging
+import time
 
 import mpmath
 import numpy as np
 import pandas as pd
 import torch
 
+from kx_tasks.core import short_run
 from kx_tasks.core.progress import Progress
 from kx_tasks.det.config import DetConfig
 from kx_tasks.shared.linalg import METHODS, volume
@@ -80,16 +82,20 @@ def sweep(
     """Returns (errors: one row per matrix and method, checks: one row per matrix and worked-case check).
 
     Matrices are drawn on the CPU (same numbers on every device); the methods run on `device`; the mpmath
-    reference runs on the CPU.
+    reference runs on the CPU. A shake-down's short run draws `short_run.cut_count(samples)` matrices per case and
+    records each shape's seconds per matrix, which it projects to the config's `samples`.
     """
     mpmath.mp.dps = cfg.digits
     eps = float(torch.finfo(dtype).eps)
     errors, checks = [], []
     progress = Progress(len(cfg.shapes) * len(cfg.log10_conds), "det sweep", unit="cases")
+    samples = short_run.cut_count(cfg.samples)
     for n, k in cfg.shapes:
         m = min(n, k)  # the vectors spanning the volume: B's columns, or a wide B's rows
+        per_matrix = []  # a short run's seconds per matrix, one per case
         for c in cfg.log10_conds:
-            B64 = random_matrices(n, k, c, cfg.samples, gen)
+            t_case = time.perf_counter()
+            B64 = random_matrices(n, k, c, samples, gen)
             B = B64.to(dtype)
             B_dev = B.to(device)
             exact = B.double()  # the stored numbers, exactly (float32 -> float64 is exact)
@@ -102,10 +108,10 @@ def sweep(
                     continue
                 values[name] = fn(B_dev).double().cpu().tolist()
             vol = torch.tensor(values["qr"], dtype=torch.float64)
-            Q = torch.stack([random_orthonormal(n, n, gen) for _ in range(cfg.samples)])
+            Q = torch.stack([random_orthonormal(n, n, gen) for _ in range(samples)])
             rotated = volume((Q @ B64).to(dtype).to(device)).double().cpu()  # volume of QB, working precision
             absdet = torch.linalg.det(B_dev).abs().double().cpu() if n == k else None
-            for i in range(cfg.samples):
+            for i in range(samples):
                 by_def, kvol = reference(A[i].numpy())
                 ref = float(by_def)
                 bound = n * k * kappa[i] * eps  # first-order error bound of a backward-stable method
@@ -140,4 +146,7 @@ def sweep(
                     err = relative_error(float(vol[i]), float(absdet[i]))
                     checks.append({**check, "check": "square", "relerr": err, "ratio": err / (2 * bound)})
             progress.update(1, note=f"{n}x{k} κ=1e{c}")
+            per_matrix.append((time.perf_counter() - t_case) / samples)
+        total = cfg.samples * len(cfg.log10_conds)
+        short_run.record_loop(f"det sweep {n}x{k}", total, per_matrix, sum(per_matrix) * samples)
     return pd.DataFrame(errors), pd.DataFrame(checks)
