@@ -20,6 +20,7 @@ kx_tasks/core/calibration.py, to config/calibration/STEM.DEVICE.yaml, which the 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -385,7 +386,6 @@ def shakedown(
     }
     results: dict[str, dict] = record["jobs"]
     target = calibration.path(stem, device, repo)
-    kept = (read_yaml(target) or {}).get("jobs") or {} if only and target.exists() else {}
     for i, job in enumerate(jobs, 1):
         argv = [_dataset_arg(a, found) for a in job.argv]
         blocked = [k for k in job.needs if results.get(k, {}).get("status") != "passed"]
@@ -404,8 +404,21 @@ def shakedown(
         record["wall_s"] = time.perf_counter() - start
         write_json(root / "shakedown.json", record)
         replaced = set(only or []) | {key.rsplit("/", 1)[0] for key in results if key.startswith("artefact/")}
-        write_yaml(target, merged(calibrated(record), kept, replaced))
+        write_calibration(target, calibrated(record), replaced if only else None)
     return record, target
+
+
+def write_calibration(target: Path, fresh: dict, replaced: set[str] | None) -> None:
+    """Write the calibration file; with `replaced` (a shake-down of some tasks or runs), over the file's current
+    entries, read again under a lock so that shake-downs of different tasks can run side by side."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.with_name(target.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if replaced is None:
+            write_yaml(target, fresh)
+            return
+        kept = (read_yaml(target) or {}).get("jobs") or {} if target.exists() else {}
+        write_yaml(target, merged(fresh, kept, replaced))
 
 
 def selected(config: dict, only: list[str], label: str) -> dict:
