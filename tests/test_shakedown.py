@@ -5,6 +5,7 @@ the calibration file is what the rules and `kx info` read; a whole config is sha
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import numpy as np
@@ -261,3 +262,34 @@ def test_a_shakedown_can_select_runs_and_names_a_wrong_one():
         selected(config, ["vae_cluster/mnist.dec2019"], "paper.yaml")
     with pytest.raises(ConfigError, match="--tasks: nope is not enabled"):
         selected(config, ["nope"], "paper.yaml")
+
+
+def test_a_stopped_shakedown_stops_its_running_job(tmp_path):
+    """SIGTERM to the shake-down (a scheduler's cancel, kill): the job it was running is killed too, not left behind."""
+    import signal
+    import sys
+    import time
+
+    pids = tmp_path / "job.pid"
+    script = f"""
+import os, time
+from pathlib import Path
+from kx_tasks.core import cli, shakedown
+def fake_job(argv):
+    Path({str(pids)!r}).write_text(str(os.getpid()))
+    time.sleep(60)
+cli.main = fake_job
+import signal
+signal.signal(signal.SIGTERM, shakedown._terminated)
+shakedown.run_child(["stage"], {{"steps": 3, "log": "m.jsonl"}}, Path({str(tmp_path / "job.log")!r}), 120)
+"""
+    driver = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path)
+    for _ in range(200):
+        if pids.exists() and pids.read_text():
+            break
+        time.sleep(0.05)
+    job = int(pids.read_text())
+    driver.send_signal(signal.SIGTERM)
+    assert driver.wait(timeout=30) == 128 + signal.SIGTERM
+    with pytest.raises(ProcessLookupError):
+        os.kill(job, 0)

@@ -178,6 +178,7 @@ def run_child(argv: list[str], limits: dict, log_path: Path, timeout_s: float) -
     if pid == 0:  # the child: the job's own process, as the rule's shell would start it
         code = 1
         try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             os.dup2(fd, 1)
             os.dup2(fd, 2)
@@ -191,15 +192,20 @@ def run_child(argv: list[str], limits: dict, log_path: Path, timeout_s: float) -
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
-    while True:
-        done, status, usage = os.wait4(pid, os.WNOHANG)
-        if done:
-            break
-        if time.perf_counter() - start > timeout_s:
-            os.kill(pid, signal.SIGKILL)
-            _, status, usage = os.wait4(pid, 0)
-            break
-        time.sleep(0.05)
+    try:
+        while True:
+            done, status, usage = os.wait4(pid, os.WNOHANG)
+            if done:
+                break
+            if time.perf_counter() - start > timeout_s:
+                os.kill(pid, signal.SIGKILL)
+                _, status, usage = os.wait4(pid, 0)
+                break
+            time.sleep(0.05)
+    except BaseException:  # the shake-down itself interrupted (Ctrl-C, SIGTERM): its job goes with it
+        os.kill(pid, signal.SIGKILL)
+        os.wait4(pid, 0)
+        raise
     rc = os.waitstatus_to_exitcode(status)
     return rc, time.perf_counter() - start, usage.ru_maxrss / 1024
 
@@ -370,6 +376,7 @@ def shakedown(
         shutil.rmtree(root)  # a scratch folder: every shake-down starts from nothing
     root.mkdir(parents=True)
     start = time.perf_counter()
+    signal.signal(signal.SIGTERM, _terminated)  # so that a job running when the shake-down is stopped is stopped too
     jobs, names = plan(config, root)
     found = dataset_files(config, names, root)
     _warm_imports(config)
@@ -406,6 +413,10 @@ def shakedown(
         replaced = set(only or []) | {key.rsplit("/", 1)[0] for key in results if key.startswith("artefact/")}
         write_calibration(target, calibrated(record), replaced if only else None)
     return record, target
+
+
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)
 
 
 def write_calibration(target: Path, fresh: dict, replaced: set[str] | None) -> None:
