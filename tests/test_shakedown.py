@@ -22,7 +22,7 @@ from kx_tasks.core.data import DataError, catalogue, synthetic
 def short(tmp_path, monkeypatch):
     """This process as a short run: 3 steps per short epoch, one warm-up step; returns the measurement log."""
     log = tmp_path / "measure.jsonl"
-    monkeypatch.setenv(short_run.ENV, json.dumps({"steps": 3, "warmup": 1, "rows": 5, "log": str(log)}))
+    monkeypatch.setenv(short_run.ENV, json.dumps({"steps": 3, "warmup": 1, "share": 0.25, "log": str(log)}))
     return log
 
 
@@ -61,11 +61,18 @@ def test_a_real_run_is_untouched_by_the_short_run_code(tmp_path):
     assert log.loop.step == 12 and len(log.history) == 3
 
 
-def test_evaluate_reads_cut_test_arrays_and_whole_training_arrays(short):
+def test_evaluate_does_its_share_of_test_rows_and_counts_and_keeps_training_arrays_whole(short, monkeypatch):
     arrays = {"x_train": np.zeros((20, 2)), "x_test": np.zeros((20, 2)), "text_test": np.zeros(3, np.uint8)}
     cut = short_run.cut_rows(arrays, "d.npz")
-    assert [len(cut[k]) for k in arrays] == [20, 5, 3]
-    assert rows_of(short) == [{"event": "rows", "factor": 4.0, "rows": 5, "source": "d.npz"}]
+    assert [len(cut[k]) for k in arrays] == [20, 5, 1], "a quarter of each test array, rounded up"
+    assert short_run.share_of(2000, "test pairs") == 500 and short_run.share_of(1, "one") == 1
+    assert rows_of(short) == [
+        {"event": "cut", "what": "d.npz:x_test", "count": 20, "cut": 5},
+        {"event": "cut", "what": "d.npz:text_test", "count": 3, "cut": 1},
+        {"event": "cut", "what": "test pairs", "count": 2000, "cut": 500},
+    ]
+    monkeypatch.delenv(short_run.ENV)
+    assert short_run.share_of(2000, "test pairs") == 2000 and short_run.cut_rows(arrays, "d.npz") is arrays
 
 
 def test_a_loop_without_a_fit_takes_a_few_repetitions_and_projects_its_full_count(short):

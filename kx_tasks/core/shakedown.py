@@ -6,14 +6,16 @@ Each job is the rule's command (`kx stage ...`, `kx artefact ...`) run in a fork
 KX_SHORT_RUN set (kx_tasks/core/short_run.py): every engine fit trains STEPS steps, writes its checkpoint and stops;
 the job is started again, resumes from the checkpoint, trains STEPS more and finishes, so resume is exercised on the
 full-size model and optimiser (of the job's first fit; later fits of a job, e.g. cross-validation folds, take one
-short epoch each). The evaluate stage reads the first ROWS[0], then the first ROWS[1] rows of every
-array. A dataset this machine does not have becomes a synthetic stand-in of exactly its shapes and dtypes
-(kx_tasks/core/data/synthetic.py), and the output says so.
+short epoch each). The evaluate stage does SHARES[0], then SHARES[1] of its work: that share of the rows of every
+test array and of every fixed count it loops over (short_run.share_of). A dataset this machine does not have
+becomes a synthetic stand-in of exactly its shapes and dtypes (kx_tasks/core/data/synthetic.py), and the output
+says so.
 
 Measured per job: seconds per step (median after each attempt's warm-up step), peak memory (the child's peak RSS
 from wait4; torch.cuda.max_memory_allocated on a GPU), wall time; projected for the config's full length: the
 job's wall time outside its fits, plus steps x seconds per step and the evaluation callbacks for every fit, plus for
-evaluate the part outside fits extrapolated linearly in the rows from its two sizes (likewise its memory). The
+evaluate the part outside fits extrapolated linearly in the share from its two shares to the whole (likewise its
+memory). The
 results go to SCRATCH/shakedown.json and, as runtime and mem_mb with the safety factors of
 kx_tasks/core/calibration.py, to config/calibration/STEM.DEVICE.yaml, which the rules then read.
 """
@@ -46,7 +48,9 @@ log = logging.getLogger("kx")
 
 STEPS = 3  # steps per short epoch; two short epochs per fit (stop, resume)
 WARMUP = 1  # each attempt's first step is left out of the median
-ROWS = (250, 1000)  # the evaluate stage's two subset sizes
+# The evaluate stage's two shares of its work: 400 and 1,000 of 10,000 test images; 200 and 500 of fvae's 5,000
+# samples per FD (200: the fewest any kx config computes an FD from, config/smoke.yaml's).
+SHARES = (1 / 25, 1 / 10)
 ROOT = "results/scratch/shakedown"
 
 
@@ -57,7 +61,7 @@ class Job:
     out: Path
     threads: int
     needs: list[str] = field(default_factory=list)  # keys of the jobs whose outputs it reads
-    rows: bool = False  # evaluate: run on the two subset sizes
+    shares: bool = False  # evaluate: run at the two shares of its work
 
 
 @dataclass
@@ -65,7 +69,7 @@ class Attempt:
     rc: int
     wall_s: float
     peak_rss_mb: float
-    rows: list[dict]  # the short run's measurements (short_run.record)
+    measured: list[dict]  # the short run's measurements (short_run.record)
 
 
 def current_device(config: dict) -> str:
@@ -160,7 +164,7 @@ def plan(config: dict, root: Path) -> tuple[list[Job], list[str]]:
                 named = {d: f"@{d}" for d in task.datasets_for(variant)} | dirs | earlier
                 key = calibration.job_key(name, variant, stage)
                 needs += [calibration.job_key(name, variant, s) for s in earlier]
-                jobs[key] = Job(key, argv + inputs(named), out, threads, needs, rows=stage == "evaluate")
+                jobs[key] = Job(key, argv + inputs(named), out, threads, needs, shares=stage == "evaluate")
                 earlier[stage] = str(out)
     return list(jobs.values()), sorted(datasets)
 
@@ -210,15 +214,15 @@ def run_child(argv: list[str], limits: dict, log_path: Path, timeout_s: float) -
     return rc, time.perf_counter() - start, usage.ru_maxrss / 1024
 
 
-def attempts(job: Job, argv: list[str], out: Path, rows: int | None, root: Path, timeout_s: float) -> list[Attempt]:
+def attempts(job: Job, argv: list[str], out: Path, share: float | None, root: Path, timeout_s: float) -> list[Attempt]:
     """Start the job; if its first fit stopped after its checkpoint, start it again to resume and finish."""
     done: list[Attempt] = []
-    name = job.key.replace("/", "__") + (f".rows{rows}" if rows else "")
+    name = job.key.replace("/", "__") + (f".share{round(1 / share)}" if share else "")
     for n in (1, 2):
         measure = root / "measure" / f"{name}.{n}.jsonl"
         measure.parent.mkdir(parents=True, exist_ok=True)
         measure.unlink(missing_ok=True)
-        limits = {"steps": STEPS, "warmup": WARMUP, "rows": rows, "log": str(measure), "stop": n == 1}
+        limits = {"steps": STEPS, "warmup": WARMUP, "share": share, "log": str(measure), "stop": n == 1}
         rc, wall, peak = run_child([*argv, "--out", str(out)], limits, root / "logs" / f"{name}.log", timeout_s)
         lines = measure.read_text(encoding="utf-8").splitlines() if measure.exists() else []
         done.append(Attempt(rc, wall, peak, [json.loads(line) for line in lines]))
@@ -231,7 +235,7 @@ def fit_projection(tries: list[Attempt]) -> tuple[float, float, list[dict]]:
     """(projected seconds of the fits at full length, seconds the last attempt spent in fits, one row per fit)."""
     fits: dict[str, dict] = {}
     for a in tries:
-        for row in a.rows:
+        for row in a.measured:
             if row["event"] == "fit":
                 f = fits.setdefault(row["label"], {"label": row["label"], "steps_s": [], "eval_s": 0.0})
                 f["steps_s"] += row["steps_s"]
@@ -242,23 +246,23 @@ def fit_projection(tries: list[Attempt]) -> tuple[float, float, list[dict]]:
     for f in fits.values():
         step_s = statistics.median(f.pop("steps_s")) if f.get("steps_s") else 0.0
         out.append(f | {"step_s": step_s, "projected_s": step_s * f["total_steps"] + f["evaluations"] * f["eval_s"]})
-    in_fits = sum(r["fit_s"] for r in tries[-1].rows if r["event"] == "fit")
+    in_fits = sum(r["fit_s"] for r in tries[-1].measured if r["event"] == "fit")
     return sum(f["projected_s"] for f in out), in_fits, out
 
 
 def gates_skipped(tries: list[Attempt]) -> list[str]:
     """The quality gates the short run did not apply (short_run.quality_gate), once each."""
-    return list(dict.fromkeys(r["message"] for a in tries for r in a.rows if r["event"] == "quality_gate_skipped"))
+    return list(dict.fromkeys(r["message"] for a in tries for r in a.measured if r["event"] == "quality_gate_skipped"))
 
 
-def rows_factor(tries: list[Attempt]) -> float:
-    """How much the largest array was cut in the last attempt (1: nothing cut)."""
-    return max([r["factor"] for r in tries[-1].rows if r["event"] == "rows"], default=1.0)
+def was_cut(tries: list[Attempt]) -> bool:
+    """Whether the last attempt did less than all of its work (a test array or a count was cut)."""
+    return any(r["event"] == "cut" for r in tries[-1].measured)
 
 
 def measure(job: Job, root: Path, timeout_s: float) -> dict:
-    """Run one job (twice for evaluate: two subset sizes) and what it projects for the full length."""
-    if not job.rows:
+    """Run one job (twice for evaluate: two shares of its work) and what it projects for the full length."""
+    if not job.shares:
         tries = attempts(job, job.argv, job.out, None, root, timeout_s)
         result = {"attempts": len(tries), "rc": tries[-1].rc, "wall_s": sum(a.wall_s for a in tries)}
         if tries[-1].rc != 0:
@@ -271,15 +275,12 @@ def measure(job: Job, root: Path, timeout_s: float) -> dict:
             | {"projected_s": projected, "peak_rss_mb": peak, "fits": fits, "extrapolated": False}
             | {"cuda_peak_mb": cuda_peak(tries), "gates_skipped": gates_skipped(tries)}
         )
-    small = attempts(job, job.argv, job.out.with_name(job.out.name + f".rows{ROWS[0]}"), ROWS[0], root, timeout_s)
+    small_out = job.out.with_name(job.out.name + f".share{round(1 / SHARES[0])}")
+    small = attempts(job, job.argv, small_out, SHARES[0], root, timeout_s)
     if small[-1].rc != 0:
         return {"attempts": len(small), "rc": small[-1].rc, "wall_s": sum(a.wall_s for a in small)}
-    factor = rows_factor(small)
-    if factor <= 1.0:  # nothing was cut: the small run was the full one
-        tries, full_rows = small, None
-    else:
-        tries = attempts(job, job.argv, job.out, ROWS[1], root, timeout_s)
-        full_rows = factor * ROWS[0]
+    cut = was_cut(small)
+    tries = attempts(job, job.argv, job.out, SHARES[1], root, timeout_s) if cut else small  # else: it was whole
     result = {"attempts": len(small) + (len(tries) if tries is not small else 0), "rc": tries[-1].rc}
     result["wall_s"] = sum(a.wall_s for a in small) + (sum(a.wall_s for a in tries) if tries is not small else 0)
     if tries[-1].rc != 0:
@@ -287,23 +288,23 @@ def measure(job: Job, root: Path, timeout_s: float) -> dict:
     fits_s, in_fits, fits = fit_projection(tries)
     base = max(tries[-1].wall_s - in_fits, 0.0)
     peak = max(a.peak_rss_mb for a in tries)
-    if full_rows is not None and full_rows > ROWS[1]:
+    if cut:  # linear in the share, from SHARES[1] on to the whole
         _, small_in_fits, _ = fit_projection(small)
         small_base = max(small[-1].wall_s - small_in_fits, 0.0)
         small_peak = max(a.peak_rss_mb for a in small)
-        extra = (full_rows - ROWS[1]) / (ROWS[1] - ROWS[0])
+        extra = (1 - SHARES[1]) / (SHARES[1] - SHARES[0])
         base += max(base - small_base, 0.0) * extra
         peak += max(peak - small_peak, 0.0) * extra
     return (
         result
-        | {"projected_s": base + fits_s, "peak_rss_mb": peak, "fits": fits, "extrapolated": bool(full_rows)}
+        | {"projected_s": base + fits_s, "peak_rss_mb": peak, "fits": fits, "extrapolated": cut}
         | {"cuda_peak_mb": cuda_peak(small + tries), "gates_skipped": gates_skipped(small + tries)}
     )
 
 
 def cuda_peak(tries: list[Attempt]) -> float:
     """The largest torch.cuda.max_memory_allocated any attempt recorded (0 on the CPU)."""
-    return max([r.get("cuda_peak_mb", 0.0) for a in tries for r in a.rows], default=0.0)
+    return max([r.get("cuda_peak_mb", 0.0) for a in tries for r in a.measured], default=0.0)
 
 
 def failure(job: Job, root: Path) -> str:
@@ -387,7 +388,7 @@ def shakedown(
         "code": code_version(),
         "date": time.strftime("%Y-%m-%d"),
         "steps": STEPS,
-        "rows": list(ROWS),
+        "shares": list(SHARES),
         "wall_s": 0.0,
         "jobs": {},
     }
@@ -400,7 +401,7 @@ def shakedown(
             results[job.key] = {"status": "failed", "reason": f"not run: {blocked[0]} did not pass"}
         else:
             log.info("[%d/%d] %s", i, len(jobs), job.key)
-            r = measure(Job(job.key, argv, job.out, job.threads, job.needs, job.rows), root, timeout_s)
+            r = measure(Job(job.key, argv, job.out, job.threads, job.needs, job.shares), root, timeout_s)
             r["status"] = "passed" if r["rc"] == 0 else "failed"
             if r["status"] == "failed":
                 r["reason"] = "timed out" if r["rc"] == -signal.SIGKILL else failure(job, root)

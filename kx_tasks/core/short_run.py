@@ -7,8 +7,10 @@ KX_SHORT_RUN set to a JSON object; without it nothing here changes anything. Its
 - steps: optimisation steps per engine "epoch" (`fit` ends an epoch after this many steps and writes its checkpoint),
   and the repetitions a task's loop without a fit takes (`cut_count`: det's random matrices per case)
 - warmup: steps at the start of each attempt left out of the step-time median
-- rows: when set (the evaluate stage), every test array `core.data.load` returns (x_test, y_test, text_test, ...) is
-  cut to its first `rows` rows; training arrays stay whole (earlier stages index into them)
+- share: when set (the evaluate stage), the share of its work it does: every test array `core.data.load` returns
+  (x_test, y_test, text_test, ...) is cut to its first ceil(share x rows) rows, and every fixed count an evaluate loops
+  over (`share_of`: mixup's test pairs and its pass over the training images) to ceil(share x count); training
+  arrays stay whole (earlier stages index into them). The shake-down runs evaluate at two shares and extrapolates.
 - log: a JSON-lines file each measurement is appended to
 - stop: whether the first fit that finds no checkpoint stops after it (the first attempt of a job)
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import resource
 import sys
@@ -40,7 +43,7 @@ class Stopped(Exception):
 class Limits:
     steps: int
     warmup: int
-    rows: int | None
+    share: float | None
     log: Path
     stop: bool
 
@@ -51,7 +54,7 @@ def limits() -> Limits | None:
     if not text:
         return None
     d = json.loads(text)
-    return Limits(int(d["steps"]), int(d.get("warmup", 1)), d.get("rows"), Path(d["log"]), bool(d.get("stop", True)))
+    return Limits(int(d["steps"]), int(d.get("warmup", 1)), d.get("share"), Path(d["log"]), bool(d.get("stop", True)))
 
 
 def record(row: dict) -> None:
@@ -95,20 +98,32 @@ def cut_count(n: int) -> int:
     return n if lim is None else min(n, lim.steps)
 
 
-def cut_rows(arrays: dict, source: str) -> dict:
-    """The test arrays cut to the short run's `rows` (evaluate on a small test subset); the cut is recorded with the
-    factor by which the largest one was shortened. Unchanged outside a short run or without `rows`."""
+def share_of(n: int, what: str, at_least: int = 1) -> int:
+    """A count an evaluate loops over, cut to the short run's share of it but not below `at_least` (what the
+    computation needs: an FD more samples than features), and recorded; n outside a short run. Where the floor
+    binds at both shares, the shake-down counts that part as fixed: it does not bind in config/paper.yaml."""
     lim = limits()
-    if lim is None or not lim.rows:
+    if lim is None or not lim.share or n <= 1:
+        return n
+    cut = min(n, max(at_least, math.ceil(n * lim.share)))
+    record({"event": "cut", "what": what, "count": n, "cut": cut})
+    return cut
+
+
+def cut_rows(arrays: dict, source: str) -> dict:
+    """The test arrays cut to the short run's share of their rows (evaluate on a small test subset), each cut
+    recorded. Unchanged outside a short run or without `share`."""
+    lim = limits()
+    if lim is None or not lim.share:
         return arrays
-    out, factor = {}, 1.0
+    out = {}
     for name, a in arrays.items():
-        if "test" in name and a.ndim and len(a) > lim.rows:
-            factor = max(factor, len(a) / lim.rows)
-            out[name] = a[: lim.rows]
+        rows = math.ceil(len(a) * lim.share) if a.ndim else 0
+        if "test" in name and a.ndim and rows < len(a):
+            out[name] = a[:rows]
+            record({"event": "cut", "what": f"{source}:{name}", "count": len(a), "cut": rows})
         else:
             out[name] = a
-    record({"event": "rows", "source": source, "rows": lim.rows, "factor": factor})
     return out
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from kx_tasks.core import short_run
 from kx_tasks.core.checkpoints import load_weights
 from kx_tasks.core.data import load
 from kx_tasks.core.io import write_json
@@ -82,6 +83,7 @@ def evaluate(run: Run, inputs: dict[str, Path], out_dir: Path) -> dict[str, floa
     model.eval()
     y_test = torch.as_tensor(data["y_test"].astype(np.int64), device=device)
     subset = np.load(inputs["augment"] / "plan.npz")["subset"]
+    subset = subset[: short_run.share_of(len(subset), "clean training pass")]  # all of it outside a shake-down
     x_train = standardise(data["x_train"][subset], norm["mean"], norm["std"], device)
     y_train = torch.as_tensor(data["y_train"][subset].astype(np.int64), device=device)
 
@@ -96,9 +98,10 @@ def evaluate(run: Run, inputs: dict[str, Path], out_dir: Path) -> dict[str, floa
         "train_acc_clean": train_acc,
         "gen_gap": train_acc - test_acc,
     }
-    a, b = (torch.as_tensor(i, device=device) for i in fixed_pairs(data["y_test"], cfg.pairs))
+    pairs = short_run.share_of(cfg.pairs, "test pairs")
+    a, b = (torch.as_tensor(i, device=device) for i in fixed_pairs(data["y_test"], pairs))
     metrics.update(between_samples(model, x_test[a], x_test[b], y_test[a], y_test[b]))
-    a, b = (torch.as_tensor(i, device=device) for i in fixed_pairs(data["y_test"], cfg.pairs // 4, same_class=True))
+    a, b = (torch.as_tensor(i, device=device) for i in fixed_pairs(data["y_test"], max(pairs // 4, 1), same_class=True))
     same = between_samples(model, x_test[a], x_test[b], y_test[a], y_test[b])
     metrics["same_class.lin_gap_rel"] = same["lin_gap_rel"]
     metrics.update(json.loads((inputs["train"] / "augment_share.json").read_text()))
