@@ -300,3 +300,16 @@ shakedown.run_child(["stage"], {{"steps": 3, "log": "m.jsonl"}}, Path({str(tmp_p
     assert driver.wait(timeout=30) == 128 + signal.SIGTERM
     with pytest.raises(ProcessLookupError):
         os.kill(job, 0)
+
+
+def test_the_calibration_keeps_the_runs_a_shakedown_has_not_reached_until_it_finishes(tmp_path):
+    from kx_tasks.core.shakedown import write_calibration
+
+    target = tmp_path / "paper.cpu.yaml"
+    target.write_text(yaml.safe_dump({"jobs": {"fvae/a/train": 1, "fvae/b/train": 2, "det/f/train": 3}}))
+    write_calibration(target, {"jobs": {"fvae/a/train": 10}}, {"fvae/a"})  # --tasks fvae, stopped after run a
+    assert yaml.safe_load(target.read_text())["jobs"] == {"fvae/a/train": 10, "fvae/b/train": 2, "det/f/train": 3}
+    write_calibration(target, {"jobs": {"fvae/a/train": 10}}, {"fvae/a", "fvae"})  # finished: b is not in it now
+    assert yaml.safe_load(target.read_text())["jobs"] == {"fvae/a/train": 10, "det/f/train": 3}
+    write_calibration(target, {"jobs": {"fvae/a/train": 11}}, None)  # a whole config, finished: its runs alone
+    assert yaml.safe_load(target.read_text())["jobs"] == {"fvae/a/train": 11}

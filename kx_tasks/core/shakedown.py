@@ -408,11 +408,14 @@ def shakedown(
             results[job.key] = r
         results[job.key] |= {"threads": job.threads, "synthetic": _synthetic(argv, found)}
         print(_line(job.key, results[job.key]), flush=True)
-        # Written after every job: a shake-down stopped part-way keeps what it measured.
+        # Written after every job: a shake-down stopped part-way keeps what it measured, and the earlier entries of
+        # the runs it has not reached yet; the selected tasks' entries it did not measure go once it has finished.
         record["wall_s"] = time.perf_counter() - start
         write_json(root / "shakedown.json", record)
-        replaced = set(only or []) | {key.rsplit("/", 1)[0] for key in results if key.startswith("artefact/")}
-        write_calibration(target, calibrated(record), replaced if only else None)
+        reached = {key.rsplit("/", 1)[0] for key in results}
+        if i == len(jobs):  # all done: a whole config's file is this run's alone
+            reached = reached | set(only) if only else None
+        write_calibration(target, calibrated(record), reached)
     return record, target
 
 
@@ -421,8 +424,9 @@ def _terminated(signum, frame):
 
 
 def write_calibration(target: Path, fresh: dict, replaced: set[str] | None) -> None:
-    """Write the calibration file; with `replaced` (a shake-down of some tasks or runs), over the file's current
-    entries, read again under a lock so that shake-downs of different tasks can run side by side."""
+    """Write the calibration file over its current entries but those of `replaced` (TASK, TASK/VARIANT,
+    artefact/NAME), read again under a lock so that shake-downs of different tasks can run side by side; with
+    None, this run's entries alone."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target.with_name(target.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
