@@ -414,7 +414,7 @@ def shakedown(
         write_json(root / "shakedown.json", record)
         reached = {key.rsplit("/", 1)[0] for key in results}
         if i == len(jobs):  # all done: a whole config's file is this run's alone
-            reached = reached | set(only) if only else None
+            reached = (reached | set(only)) if only else None
         write_calibration(target, calibrated(record), reached)
     return record, target
 
